@@ -1,0 +1,42 @@
+# MDS: two commands matter — `make run` and `make test`. Everything else is for maintainers.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+STAGE  ?= prod
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: run test setup lint bench package deploy clean
+
+# The virtualenv is rebuilt only when a requirements file or pyproject.toml changes.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/mds local up
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check chalicelib mds tests bench app.py
+
+bench: $(STAMP)
+	$(PY) bench/cold_start.py
+
+# Builds the deployable SAM template (Chalice + infra/template.json) into out/.
+package: $(STAMP)
+	$(PY) -m mds.deploy package --stage $(STAGE) --out out/$(STAGE)
+
+# Real AWS deploy (needs credentials; see README "Deploying to AWS").
+deploy: $(STAMP)
+	$(PY) -m mds.deploy deploy --stage $(STAGE) --out out/$(STAGE)
+
+clean:
+	rm -rf out .pytest_cache

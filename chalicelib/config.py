@@ -1,0 +1,82 @@
+"""Settings from the environment: the only reader of ``os.environ`` in Lambda code.
+
+Every AWS resource name derives from one stack name (``MDS_STACK``, e.g. ``mds-dev``), so the
+CloudFormation template in ``infra/``, the Lambda environment and the local stack agree by
+construction: table ``Users`` is ``<stack>-Users``, the event queue is ``<stack>-events``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+ENV_STACK = "MDS_STACK"
+ENV_ARTIFACTS_BUCKET = "MDS_ARTIFACTS_BUCKET"
+ENV_DELIVERY_BUCKET = "MDS_DELIVERY_BUCKET"
+ENV_KMS_KEY_ID = "MDS_KMS_KEY_ID"
+ENV_MASTER_KEY_FILE = "MDS_MASTER_KEY_FILE"
+ENV_CDN_BASE_URL = "MDS_CDN_BASE_URL"
+ENV_TOKEN_TTL = "MDS_TOKEN_TTL_SECONDS"
+ENV_MAX_BODY_BYTES = "MDS_MAX_BODY_BYTES"
+ENV_LOG_LEVEL = "MDS_LOG_LEVEL"
+ENV_REGION = "AWS_DEFAULT_REGION"
+ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+
+DEFAULT_STACK = "mds-dev"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack: str
+    region: str
+    artifacts_bucket: str
+    delivery_bucket: str
+    kms_key_id: str | None
+    master_key_file: str | None
+    cdn_base_url: str
+    token_ttl_seconds: int
+    max_body_bytes: int
+    log_level: str
+    aws_endpoint_url: str | None
+
+    def table_name(self, logical_name: str) -> str:
+        return f"{self.stack}-{logical_name}"
+
+    @property
+    def events_queue(self) -> str:
+        return events_queue_name(self.stack)
+
+    @property
+    def events_dlq(self) -> str:
+        return f"{self.stack}-events-dlq"
+
+
+def events_queue_name(stack: str | None = None) -> str:
+    """The S3 ObjectCreated queue; Chalice needs it at import time for ``on_sqs_message``."""
+    return f"{stack or os.environ.get(ENV_STACK, DEFAULT_STACK)}-events"
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = os.environ
+    stack = env.get(ENV_STACK, DEFAULT_STACK)
+    return Settings(
+        stack=stack,
+        region=env.get(ENV_REGION, "us-east-1"),
+        artifacts_bucket=env.get(ENV_ARTIFACTS_BUCKET, f"{stack}-artifacts"),
+        delivery_bucket=env.get(ENV_DELIVERY_BUCKET, f"{stack}-delivery"),
+        kms_key_id=env.get(ENV_KMS_KEY_ID) or None,
+        master_key_file=env.get(ENV_MASTER_KEY_FILE) or None,
+        cdn_base_url=env.get(ENV_CDN_BASE_URL, "http://127.0.0.1:8001").rstrip("/"),
+        token_ttl_seconds=int(env.get(ENV_TOKEN_TTL, "3600")),
+        max_body_bytes=int(env.get(ENV_MAX_BODY_BYTES, str(1024 * 1024))),
+        log_level=env.get(ENV_LOG_LEVEL, "INFO"),
+        aws_endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
+    )
+
+
+def reload() -> Settings:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    settings.cache_clear()
+    return settings()

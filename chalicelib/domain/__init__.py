@@ -1,0 +1,1 @@
+"""The heart of MDS: pure rules, no I/O. Imports nothing outside ``chalicelib.domain`` and the stdlib."""
