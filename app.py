@@ -1,0 +1,16 @@
+"""The MDS Chalice app: creates ``app`` and registers blueprints and event handlers, nothing else."""
+
+from chalice import Chalice
+
+from chalicelib.api.health import health
+from chalicelib.config import events_queue_name
+from chalicelib.events import handlers
+
+app = Chalice(app_name="mds")
+app.register_blueprint(health)
+
+# S3 ObjectCreated (uploads/) -> SQS -> here. infra/template.json declares the notification;
+# Chalice's CloudFormation packaging cannot express @app.on_s3_event.
+# Lambda resolves handlers as "app.<name>", so each one is bound to a module-level name here.
+on_upload_event = app.on_sqs_message(queue=events_queue_name(), batch_size=1)(handlers.on_upload_event)
+housekeeping = app.schedule("rate(1 minute)", name="housekeeping")(handlers.housekeeping)
