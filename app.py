@@ -2,12 +2,16 @@
 
 from chalice import Chalice
 
+from chalicelib.api.console import console
 from chalicelib.api.health import health
+from chalicelib.api.openapi import openapi
 from chalicelib.config import events_queue_name
 from chalicelib.events import handlers
 
 app = Chalice(app_name="mds")
 app.register_blueprint(health)
+app.register_blueprint(console)
+app.register_blueprint(openapi)
 
 # S3 ObjectCreated (uploads/) -> SQS -> here. infra/template.json declares the notification;
 # Chalice's CloudFormation packaging cannot express @app.on_s3_event.

@@ -5,15 +5,19 @@ Every layer raises these; ``chalicelib.api.errors`` maps them, in one place, to 
 
     MdsError                          500 InternalError
     ├── ValidationError(field, rule)  400 InvalidParameter
+    │   ├── MissingParameter(field)   400 MissingParameter
+    │   └── UnsupportedVersion        400 InvalidVersion
     ├── PayloadTooLarge               413 PayloadTooLarge
     ├── AuthenticationError           401 Unauthorized
     │   ├── SignatureMissing          401 / RPC 400 MissingParameter
     │   ├── SignatureMismatch         401 / RPC 400 SignatureDoesNotMatch
     │   ├── UnknownAccessKey          401 / RPC 404 InvalidAccessKeyId.NotFound
+    │   ├── AccessKeyInactive         401 / RPC 400 InvalidAccessKeyId.Inactive
     │   ├── TimestampExpired          401 / RPC 400 InvalidTimeStamp.Expired
     │   └── NonceUsed                 401 / RPC 400 SignatureNonceUsed
     ├── Forbidden                     403 Forbidden.AccessDenied
     ├── NotFound                      404 NotFound
+    │   └── UnknownAction             404 InvalidAction.NotFound
     ├── Conflict                      409 Conflict
     │   └── VersionConflict           409 ConcurrentModification
     └── RateLimited(retry_after)      429 Throttling
@@ -58,6 +62,10 @@ class MissingParameter(ValidationError):
         super().__init__(field, "is required")
 
 
+class UnsupportedVersion(ValidationError):
+    CODE = "InvalidVersion"
+
+
 class PayloadTooLarge(MdsError):
     STATUS_CODE = 413
     CODE = "PayloadTooLarge"
@@ -91,6 +99,10 @@ class UnknownAccessKey(AuthenticationError):
     CODE = "InvalidAccessKeyId.NotFound"
 
 
+class AccessKeyInactive(AuthenticationError):
+    CODE = "InvalidAccessKeyId.Inactive"
+
+
 class TimestampExpired(AuthenticationError):
     CODE = "InvalidTimeStamp.Expired"
 
@@ -107,6 +119,10 @@ class Forbidden(MdsError):
 class NotFound(MdsError):
     STATUS_CODE = 404
     CODE = "NotFound"
+
+
+class UnknownAction(NotFound):
+    CODE = "InvalidAction.NotFound"
 
 
 class Conflict(MdsError):

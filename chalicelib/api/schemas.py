@@ -1,0 +1,64 @@
+"""Request bodies of the console API: camelCase on the wire, strict types, no unknown fields."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticError
+from pydantic.alias_generators import to_camel
+
+from chalicelib.domain.errors import ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+_RULES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "bool_type": "must be a boolean",
+    "dict_type": "must be an object",
+    "list_type": "must be an array",
+}
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, alias_generator=to_camel, frozen=True)
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    """Raises ValidationError naming the first offending field (dotted path) and its rule."""
+    try:
+        return model.model_validate(data)
+    except PydanticError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ValidationError(field, _RULES.get(first["type"], first["msg"])) from None
+
+
+class LoginBody(Body):
+    username: str
+    password: str
+
+
+class CreateWorkspaceBody(Body):
+    app_id: str
+    workspace_id: str
+    name: str
+
+
+class CreateUserBody(Body):
+    username: str
+    password: str
+    role: str
+
+
+class ChangeRoleBody(Body):
+    role: str
+    version: int | None = None
+
+
+class CreateAccessKeyBody(Body):
+    role: str
+    description: str = ""

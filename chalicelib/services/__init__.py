@@ -1,0 +1,1 @@
+"""Use cases: each takes a ``Call`` (who, which request, when) and commits its change with an audit entry."""

@@ -1,0 +1,32 @@
+"""What every use case needs to know about the request it serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from chalicelib.domain.access import Principal, PrincipalKind
+
+
+def iso(moment: datetime) -> str:
+    """Our one timestamp format: UTC, microseconds, sorts lexically in time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Call:
+    principal: Principal
+    request_id: str
+    source_ip: str | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def at(self) -> str:
+        return iso(self.now)
+
+    @property
+    def actor(self) -> str:
+        return self.principal.actor
+
+
+SYSTEM = Principal(kind=PrincipalKind.USER, id="system", is_superuser=True)

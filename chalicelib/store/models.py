@@ -1,0 +1,151 @@
+"""PynamoDB models. Table names come from settings at call time (``<stack>-<Logical>``), and
+key schemas must match ``infra/template.json`` (a test compares them)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+
+
+class _TableName:
+    """Resolves ``Meta.table_name`` on every access, so the stack name is read from settings at
+    call time (PynamoDB rebuilds its connection when the name changes)."""
+
+    def __init__(self, logical: str) -> None:
+        self.logical = logical
+
+    def __get__(self, obj: object, owner: type | None = None) -> str:
+        return settings().table_name(self.logical)
+
+
+def _meta(logical: str) -> type:
+    return type("Meta", (), {"table_name": _TableName(logical), "max_retry_attempts": 3})
+
+
+class TenantModel(Model):
+    Meta = _meta("Tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class UserModel(Model):
+    Meta = _meta("Users")
+    username = UnicodeAttribute(hash_key=True)
+    password_hash = UnicodeAttribute()
+    is_superuser = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class MembershipsByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    username = UnicodeAttribute(hash_key=True)
+    tenant = UnicodeAttribute(range_key=True)
+
+
+class MembershipModel(Model):
+    Meta = _meta("Memberships")
+    tenant = UnicodeAttribute(hash_key=True)
+    username = UnicodeAttribute(range_key=True)
+    role = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    version = VersionAttribute()
+    by_user = MembershipsByUser()
+
+
+class AccessKeysByTenant(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_tenant"
+        projection = AllProjection()
+
+    tenant = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class AccessKeyModel(Model):
+    Meta = _meta("AccessKeys")
+    access_key_id = UnicodeAttribute(hash_key=True)
+    tenant = UnicodeAttribute()
+    role = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    secret_sealed = BinaryAttribute(legacy_encoding=False)
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+    by_tenant = AccessKeysByTenant()
+
+
+class AuditModel(Model):
+    Meta = _meta("Audit")
+    tenant = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)  # "<ISO time>#<request id>#<n>": sorts by time
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    entity_type = UnicodeAttribute()
+    entity_id = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    source_ip = UnicodeAttribute(null=True)
+    detail = UnicodeAttribute(null=True)
+    before = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+
+
+class UploadModel(Model):
+    Meta = _meta("Uploads")
+    tenant = UnicodeAttribute(hash_key=True)
+    upload_id = UnicodeAttribute(range_key=True)
+    purpose = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    max_bytes = NumberAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    size = NumberAttribute(null=True)
+    etag = UnicodeAttribute(null=True)
+    received_at = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class EphemeralModel(Model):
+    """Short-lived facts: seen request nonces, rate-limit windows. DynamoDB TTL removes them."""
+
+    Meta = _meta("Ephemeral")
+    key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    TenantModel,
+    UserModel,
+    MembershipModel,
+    AccessKeyModel,
+    AuditModel,
+    UploadModel,
+    EphemeralModel,
+)
