@@ -34,9 +34,9 @@ bench: $(STAMP)
 package: $(STAMP)
 	$(PY) -m mds.deploy package --stage $(STAGE) --out out/$(STAGE)
 
-# Real AWS deploy (needs credentials; see README "Deploying to AWS").
+# Real AWS deploy (needs credentials; see docs/deploy.md). DEPLOY_ARGS e.g. --api-domain ... --api-certificate-arn ...
 deploy: $(STAMP)
-	$(PY) -m mds.deploy deploy --stage $(STAGE) --out out/$(STAGE)
+	$(PY) -m mds.deploy deploy --stage $(STAGE) --out out/$(STAGE) $(DEPLOY_ARGS)
 
 clean:
 	rm -rf out .pytest_cache

@@ -10,6 +10,7 @@ from chalicelib.api.http import ApiRequest, endpoint
 from chalicelib.api.schemas import (
     ChangeRoleBody,
     CreateAccessKeyBody,
+    CreateUploadBody,
     CreateUserBody,
     CreateWorkspaceBody,
     LoginBody,
@@ -142,3 +143,18 @@ def _int_param(query: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ValidationError(name, "must be an integer") from None
+
+
+@endpoint(console, WORKSPACE + "/uploads", methods=["POST"], body=CreateUploadBody, status=201)
+def create_upload(request: ApiRequest) -> dict[str, Any]:
+    from chalicelib.services import uploads
+
+    b = request.body
+    return uploads.request_upload(request.caller, request.tenant, purpose=b.purpose, filename=b.filename)
+
+
+@endpoint(console, WORKSPACE + "/uploads/{uploadId}", methods=["GET"])
+def get_upload(request: ApiRequest, uploadId: str) -> dict[str, Any]:  # noqa: N803 - URI name
+    from chalicelib.services import uploads
+
+    return uploads.get_upload(request.caller, request.tenant, uploadId)

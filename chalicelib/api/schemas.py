@@ -62,3 +62,8 @@ class ChangeRoleBody(Body):
 class CreateAccessKeyBody(Body):
     role: str
     description: str = ""
+
+
+class CreateUploadBody(Body):
+    purpose: str
+    filename: str

@@ -1,15 +1,40 @@
-"""Event handlers: Lambda entry points for SQS (S3 ObjectCreated) and schedules."""
+"""Event handlers: what Lambda (and the local worker) calls for SQS messages and schedules."""
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
+
+from chalicelib.logs import log
 
 
 def on_upload_event(event: Any) -> None:
-    """Placeholder until the upload pipeline lands (being built now)."""
-    for _record in event:
-        pass
+    """S3 ObjectCreated notifications delivered through SQS (one message may hold several records).
+
+    A malformed message raises: SQS redelivers it and, after ``maxReceiveCount`` tries, parks it
+    in the dead-letter queue for a human to look at.
+    """
+    from chalicelib.services import uploads
+
+    for message in event:
+        body = json.loads(message.body)
+        if body.get("Event") == "s3:TestEvent":  # S3 sends one when the notification is configured
+            continue
+        for record in body["Records"]:
+            s3 = record["s3"]
+            uploads.object_created(
+                s3["object"]["key"],
+                size=int(s3["object"].get("size", 0)),
+                etag=s3["object"].get("eTag", ""),
+                at=record.get("eventTime", ""),
+            )
 
 
 def housekeeping(event: Any) -> None:
-    """Placeholder until the housekeeping sweep lands (being built now)."""
+    """Every minute: remove expired nonces and rate-limit windows (DynamoDB TTL lags; moto has none)."""
+    from chalicelib.store import ephemeral
+
+    deleted = ephemeral.sweep()
+    if deleted:
+        log(logging.INFO, "housekeeping", expiredItemsDeleted=deleted)

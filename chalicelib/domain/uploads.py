@@ -1,0 +1,90 @@
+"""Uploads: files go straight from the browser/CLI to S3 with a presigned POST, never through the API.
+
+An ``Upload`` is created first (what the file is for, its name and size limit); the POST policy
+pins the exact object key and the size range; S3's ObjectCreated event then marks it received
+and hands it to the processor registered for its purpose.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.tenancy import TenantId
+
+MB = 1024 * 1024
+KEY_PREFIX = "uploads/"
+
+
+@dataclass(frozen=True)
+class Purpose:
+    name: str
+    max_bytes: int
+    extensions: tuple[str, ...]
+
+
+# What each product accepts. Limits follow the mPaaS user guide where it names one.
+PURPOSES = {
+    p.name: p
+    for p in (
+        Purpose("h5-package", 100 * MB, (".zip",)),
+        Purpose("h5-batch", 300 * MB, (".zip",)),
+        Purpose("whitelist", 64 * MB, (".txt", ".csv")),
+        Purpose("android-package", 1024 * MB, (".apk",)),
+        Purpose("ios-package", 2048 * MB, (".ipa",)),
+        Purpose("ios-symbols", 1024 * MB, (".tgz", ".tar.gz")),
+        Purpose("icon", 2 * MB, (".png", ".jpg", ".jpeg")),
+        Purpose("rsa-key", 64 * 1024, (".pem", ".key")),
+        Purpose("hotpatch", 50 * MB, (".zip", ".js", ".lua", ".patch", ".bin")),
+    )
+}
+
+
+class UploadStatus(str, enum.Enum):
+    PENDING = "pending"  # token handed out, no file yet
+    RECEIVED = "received"  # file landed; waiting for (or not needing) processing
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def validate_filename(purpose: Purpose, filename: object) -> str:
+    if not isinstance(filename, str) or not _FILENAME.match(filename) or ".." in filename:
+        raise ValidationError(
+            "filename", "1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    if not filename.lower().endswith(purpose.extensions):
+        raise ValidationError("filename", f"must end with {' or '.join(purpose.extensions)} for purpose {purpose.name}")
+    return filename
+
+
+def parse_purpose(value: object) -> Purpose:
+    if value not in PURPOSES:
+        raise ValidationError("purpose", f"must be one of: {', '.join(sorted(PURPOSES))}")
+    return PURPOSES[value]  # type: ignore[index]
+
+
+def object_key(tenant: TenantId, upload_id: str, filename: str) -> str:
+    return f"{KEY_PREFIX}{tenant.app_id}/{tenant.workspace_id}/{upload_id}/{filename}"
+
+
+@dataclass(frozen=True)
+class UploadRef:
+    tenant: TenantId
+    upload_id: str
+    filename: str
+
+
+def parse_object_key(key: str) -> UploadRef | None:
+    """The upload an object key belongs to, or None for keys we never handed out."""
+    if not key.startswith(KEY_PREFIX):
+        return None
+    parts = key[len(KEY_PREFIX) :].split("/")
+    if len(parts) != 4 or not all(parts):
+        return None
+    app_id, workspace_id, upload_id, filename = parts
+    return UploadRef(TenantId(app_id, workspace_id), upload_id, filename)

@@ -1,0 +1,100 @@
+"""Handing out upload tokens, and taking delivery of the files when S3 says they arrived.
+
+Products register a processor per purpose (``@processor("h5-package")``); the event handler
+marks the upload received exactly once per object and runs the processor. Redelivered events
+(SQS is at-least-once) find the upload already received and do nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote_plus
+
+from chalicelib.domain.access import Permission
+from chalicelib.domain.tenancy import TenantId
+from chalicelib.domain.uploads import UploadStatus, object_key, parse_object_key, parse_purpose, validate_filename
+from chalicelib.logs import log
+from chalicelib.services import audit
+from chalicelib.services.context import Call, iso
+
+TOKEN_LIFETIME = timedelta(minutes=15)
+
+Processor = Callable[[Any], None]  # receives the store.uploads.UploadRecord
+PROCESSORS: dict[str, Processor] = {}
+
+
+def processor(purpose: str) -> Callable[[Processor], Processor]:
+    def register(fn: Processor) -> Processor:
+        PROCESSORS[purpose] = fn
+        return fn
+
+    return register
+
+
+def request_upload(call: Call, tenant: TenantId, *, purpose: str, filename: str) -> dict[str, Any]:
+    """Create a pending upload and the presigned POST the client sends the file with."""
+    from chalicelib.store import uploads
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    audit.check(call, tenant, Permission.RELEASE, action="upload.create")
+    kind = parse_purpose(purpose)
+    filename = validate_filename(kind, filename)
+    upload_id = uuid.uuid4().hex
+    record = uploads.UploadRecord(
+        tenant=tenant,
+        upload_id=upload_id,
+        purpose=kind.name,
+        filename=filename,
+        object_key=object_key(tenant, upload_id, filename),
+        max_bytes=kind.max_bytes,
+        status=UploadStatus.PENDING,
+        created_at=call.at,
+        created_by=call.actor,
+    )
+    uow = UnitOfWork()
+    uploads.add(uow, record)
+    uow.audit(audit.entry(call, tenant, "upload.create", "upload", upload_id, after=record.view()))
+    uow.commit()
+    post = uploads.presigned_post(
+        record.object_key, max_bytes=kind.max_bytes, expires_in=int(TOKEN_LIFETIME.total_seconds())
+    )
+    return {
+        **record.view(),
+        "post": {"url": post["url"], "fields": post["fields"]},
+        "expiresAt": iso(call.now + TOKEN_LIFETIME),
+    }
+
+
+def get_upload(call: Call, tenant: TenantId, upload_id: str) -> dict[str, Any]:
+    from chalicelib.store import uploads
+
+    audit.check(call, tenant, Permission.READ, action="upload.read")
+    return uploads.get(tenant, upload_id).view()
+
+
+def object_created(key: str, *, size: int, etag: str, at: str) -> None:
+    """One S3 ObjectCreated record. Idempotent: the same object twice is processed once."""
+    from chalicelib.domain.errors import NotFound
+    from chalicelib.store import uploads
+
+    ref = parse_object_key(unquote_plus(key))  # moto quote_plus-encodes keys in events; AWS encodes too
+    if ref is None:
+        log(logging.WARNING, "object outside any upload ignored", key=key)
+        return
+    try:
+        record = uploads.get(ref.tenant, ref.upload_id)
+    except NotFound:
+        log(logging.WARNING, "object for an unknown upload ignored", key=key)
+        return
+    # S3 enforces the POST policy; this guards against files written some other way.
+    error = f"file is {size} bytes; the limit for {record.purpose} is {record.max_bytes}" if size > record.max_bytes else None
+    if not uploads.mark_received(ref.tenant, ref.upload_id, size=size, etag=etag.strip('"'), at=at, error=error):
+        log(logging.INFO, "duplicate upload event ignored", key=key, uploadId=ref.upload_id)
+        return
+    handle = PROCESSORS.get(record.purpose)
+    if handle is not None and error is None:
+        handle(uploads.get(ref.tenant, ref.upload_id))
