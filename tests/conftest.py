@@ -145,3 +145,33 @@ def admin(api, demo) -> Api:
 
 def ws_path(creds: dict[str, Any], suffix: str = "") -> str:
     return f"/api/apps/{creds['appId']}/workspaces/{creds['workspaceId']}{suffix}"
+
+
+@pytest.fixture(scope="session")
+def _local_server():
+    """Chalice's local HTTP server, once per session (it rewires the app's class, so it cannot be
+    created twice in one process). Each test still gets its own moto state via ``aws``."""
+    import socket
+    import threading
+    from pathlib import Path
+
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import create_local_server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    factory = CLIFactory(project_dir=str(Path(__file__).resolve().parents[1]))
+    cfg = factory.create_config_obj(chalice_stage_name="dev")
+    server = create_local_server(cfg.chalice_app, cfg, "127.0.0.1", port)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def http_endpoint(aws, _local_server):
+    """The app over real HTTP, as ``host:port`` — the form the mPaaS SDKs take as ``endpoint``."""
+    return _local_server

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import uuid
+from urllib.parse import unquote
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,7 +122,7 @@ def _authenticate(request: Any, request_id: str, source_ip: str | None) -> Princ
 
         signed = SignedRequest(
             method=request.method,
-            path=request.context.get("path") or "/",
+            path=unquote(request.context.get("path") or "/"),
             query=dict(request.query_params or {}),
             headers=dict(request.headers),
             body=request.raw_body or b"",

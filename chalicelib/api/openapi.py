@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from chalice import Blueprint, Response
 
@@ -103,7 +103,7 @@ def _dispatch(request: Any, request_id: str, action_name: str) -> Response:
     source_ip = (request.context.get("identity") or {}).get("sourceIp")
     signed = SignedRequest(
         method=request.method,
-        path=request.context.get("path") or "/",
+        path=unquote(request.context.get("path") or "/"),
         query=dict(request.query_params or {}),
         headers=dict(request.headers),
         body=raw,
