@@ -1,18 +1,26 @@
-"""`mds`: the command line for MDS. Every command except `local` talks to the HTTP API."""
+"""`mds`: the command line for MDS. Every command except `local` talks to the HTTP API
+(``MDS_ENDPOINT``, default the local stack at http://127.0.0.1:8000)."""
 
 from __future__ import annotations
 
 import typer
 
-from mds.commands import local
+from mds.commands import audit, auth, keys, local, users, workspaces
 
 app = typer.Typer(
     name="mds",
-    help="Mobile Delivery Service: run the local stack and manage workspaces, users, keys and audit.",
+    help="Mobile Delivery Service: run the local stack; manage workspaces, users, AccessKeys; read the audit log.",
     no_args_is_help=True,
     add_completion=False,
 )
 app.add_typer(local.app, name="local")
+app.command()(auth.login)
+app.command()(auth.logout)
+app.command()(auth.whoami)
+app.add_typer(workspaces.app, name="workspaces")
+app.add_typer(users.app, name="users")
+app.add_typer(keys.app, name="keys")
+app.command("audit")(audit.audit)
 
 
 def main() -> None:

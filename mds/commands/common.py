@@ -1,0 +1,56 @@
+"""What every API command shares: options, the client, and printing results or errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mds.client import ApiError, MdsClient, Session
+
+out = Console()
+err = Console(stderr=True)
+
+AppOpt = Annotated[str | None, typer.Option("--app", help="appId (default: MDS_APP_ID or your login's workspace)")]
+WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", help="workspaceId (default: MDS_WORKSPACE_ID or login's)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the raw JSON response")]
+
+
+def client() -> MdsClient:
+    return MdsClient(Session.load())
+
+
+def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn API errors into one readable line on stderr and exit status 1."""
+
+    @wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ApiError as exc:
+            err.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(1) from None
+        except httpx.TransportError as exc:
+            err.print(f"[red]error[/red] cannot reach the MDS API: {exc}")
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def show(data: Any, *, as_json: bool, columns: Iterable[str] = (), rows: list[dict] | None = None, title: str = "") -> None:
+    console = Console()  # created per call: picks up the terminal width (COLUMNS) of this run
+    if as_json or rows is None:
+        console.print_json(json.dumps(data))
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    console.print(table)

@@ -1,0 +1,81 @@
+"""The `mds` CLI against the app over real HTTP: login, users, keys, audit, AccessKey mode."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from mds.cli import app
+
+
+@pytest.fixture
+def mds(http_endpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("MDS_ENDPOINT", f"http://{http_endpoint}")
+    monkeypatch.setenv("MDS_SESSION_FILE", str(tmp_path / "session.json"))
+    for name in ("MDS_ACCESS_KEY_ID", "MDS_ACCESS_KEY_SECRET", "MDS_APP_ID", "MDS_WORKSPACE_ID"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True):
+        result = runner.invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "200"})
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return run
+
+
+def test_login_with_bootstrap_file_then_manage_users_and_keys(mds, demo, tmp_path):
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(demo))
+    result = mds("login", "--bootstrap", str(bootstrap))
+    assert "Logged in" in result.output and "DEMO_APP/default" in result.output
+    session_file = tmp_path / "session.json"
+    assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
+
+    mds("users", "create", "release.bob", "--role", "release_manager", "--password", "bob-password-1")
+    listed = json.loads(mds("users", "list", "--json").stdout)
+    assert {u["username"]: u["role"] for u in listed["users"]} == {"admin": "admin", "release.bob": "release_manager"}
+
+    created = json.loads(mds("keys", "create", "--role", "viewer", "--description", "CI", "--json").stdout)
+    assert created["accessKeySecret"]
+    keys = json.loads(mds("keys", "list", "--json").stdout)["accessKeys"]
+    assert created["accessKeyId"] in {k["accessKeyId"] for k in keys}
+    assert all("accessKeySecret" not in k for k in keys)
+
+    entries = json.loads(mds("audit", "--json").stdout)["entries"]
+    actions = [e["action"] for e in entries]
+    assert actions[:2] == ["access_key.create", "user.create"]
+    table = mds("audit").output
+    assert "access_key.create" in table
+
+
+def test_access_key_mode_for_ci(mds, demo, monkeypatch):
+    monkeypatch.setenv("MDS_ACCESS_KEY_ID", demo["accessKeyId"])
+    monkeypatch.setenv("MDS_ACCESS_KEY_SECRET", demo["accessKeySecret"])
+    monkeypatch.setenv("MDS_APP_ID", demo["appId"])
+    monkeypatch.setenv("MDS_WORKSPACE_ID", demo["workspaceId"])
+    listed = json.loads(mds("users", "list", "--json").stdout)
+    assert [u["username"] for u in listed["users"]] == ["admin"]
+    monkeypatch.setenv("MDS_ACCESS_KEY_SECRET", "wrong")
+    result = mds("users", "list", ok=False)
+    assert result.exit_code == 1
+    assert "SignatureDoesNotMatch" in result.output
+
+
+def test_errors_are_one_clear_line(mds, demo, tmp_path):
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(demo))
+    mds("login", "--bootstrap", str(bootstrap))
+    result = mds("users", "create", "x", "--password", "short", ok=False)
+    assert result.exit_code == 1
+    assert "InvalidParameter" in result.output and "field: username" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_not_logged_in(mds):
+    result = mds("users", "list", ok=False)
+    assert result.exit_code == 1 and "mds login" in result.output
