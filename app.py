@@ -5,6 +5,7 @@ from chalice import Chalice
 from chalicelib.api.console import console
 from chalicelib.api.health import health
 from chalicelib.api.openapi import openapi
+from chalicelib.api.targeting import targeting
 from chalicelib.config import events_queue_name
 from chalicelib.events import handlers
 
@@ -12,6 +13,7 @@ app = Chalice(app_name="mds")
 app.register_blueprint(health)
 app.register_blueprint(console)
 app.register_blueprint(openapi)
+app.register_blueprint(targeting)
 
 # S3 ObjectCreated (uploads/) -> SQS -> here. infra/template.json declares the notification;
 # Chalice's CloudFormation packaging cannot express @app.on_s3_event.

@@ -130,12 +130,12 @@ def read_audit(request: ApiRequest) -> dict[str, Any]:
         actor=q.get("actor"),
         since=q.get("since"),
         until=q.get("until"),
-        limit=_int_param(q, "limit", 50),
+        limit=int_param(q, "limit", 50),
         cursor=q.get("cursor"),
     )
 
 
-def _int_param(query: dict[str, str], name: str, default: int) -> int:
+def int_param(query: dict[str, str], name: str, default: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default

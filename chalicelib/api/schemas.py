@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 from pydantic.alias_generators import to_camel
 
@@ -66,4 +66,25 @@ class CreateAccessKeyBody(Body):
 
 class CreateUploadBody(Body):
     purpose: str
+    filename: str
+
+
+class CreateWhitelistBody(Body):
+    name: str
+    kind: str = Field(alias="type")
+    ids: str | None = None
+    patterns: list[str] | None = None
+
+
+class UpdateWhitelistBody(Body):
+    name: str | None = None
+    patterns: list[str] | None = None
+    version: int | None = None
+
+
+class MembersBody(Body):
+    ids: str
+
+
+class ImportBody(Body):
     filename: str

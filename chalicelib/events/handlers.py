@@ -15,7 +15,7 @@ def on_upload_event(event: Any) -> None:
     A malformed message raises: SQS redelivers it and, after ``maxReceiveCount`` tries, parks it
     in the dead-letter queue for a human to look at.
     """
-    from chalicelib.services import uploads
+    from chalicelib.services import uploads, whitelists  # noqa: F401 - importing registers processors
 
     for message in event:
         body = json.loads(message.body)

@@ -14,7 +14,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
-from chalicelib.domain.access import Permission
+from chalicelib.domain.access import Permission, Principal, PrincipalKind
+from chalicelib.domain.errors import MdsError
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.uploads import UploadStatus, object_key, parse_object_key, parse_purpose, validate_filename
 from chalicelib.logs import log
@@ -23,7 +24,9 @@ from chalicelib.services.context import Call, iso
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 
-Processor = Callable[[Any], None]  # receives the store.uploads.UploadRecord
+# A processor receives the store.uploads.UploadRecord and returns what to report on the upload;
+# raising an MdsError marks the upload failed with that message.
+Processor = Callable[[Any], dict[str, Any] | None]
 PROCESSORS: dict[str, Processor] = {}
 
 
@@ -35,8 +38,13 @@ def processor(purpose: str) -> Callable[[Processor], Processor]:
     return register
 
 
-def request_upload(call: Call, tenant: TenantId, *, purpose: str, filename: str) -> dict[str, Any]:
-    """Create a pending upload and the presigned POST the client sends the file with."""
+def request_upload(
+    call: Call, tenant: TenantId, *, purpose: str, filename: str, subject: str | None = None
+) -> dict[str, Any]:
+    """Create a pending upload and the presigned POST the client sends the file with.
+
+    ``subject`` names the entity the file is for (e.g. the whitelist an ID file imports into);
+    callers check their own permission on it first."""
     from chalicelib.store import uploads
     from chalicelib.store.unit_of_work import UnitOfWork
 
@@ -54,6 +62,7 @@ def request_upload(call: Call, tenant: TenantId, *, purpose: str, filename: str)
         status=UploadStatus.PENDING,
         created_at=call.at,
         created_by=call.actor,
+        subject=subject,
     )
     uow = UnitOfWork()
     uploads.add(uow, record)
@@ -96,5 +105,19 @@ def object_created(key: str, *, size: int, etag: str, at: str) -> None:
         log(logging.INFO, "duplicate upload event ignored", key=key, uploadId=ref.upload_id)
         return
     handle = PROCESSORS.get(record.purpose)
-    if handle is not None and error is None:
-        handle(uploads.get(ref.tenant, ref.upload_id))
+    if handle is None or error is not None:
+        return
+    received = uploads.get(ref.tenant, ref.upload_id)
+    try:
+        result = handle(received)
+    except MdsError as exc:  # the file is bad: record why; retrying would not help
+        uploads.finish(ref.tenant, ref.upload_id, error=exc.message)
+    else:
+        uploads.finish(ref.tenant, ref.upload_id, result=result)
+
+
+def call_for(record: Any) -> Call:
+    """The caller a background processor acts for: whoever requested the upload."""
+    kind, _, ident = record.created_by.partition(":")
+    principal = Principal(kind=PrincipalKind(kind), id=ident)
+    return Call(principal=principal, request_id=f"upload-{record.upload_id}")

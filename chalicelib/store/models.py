@@ -128,6 +128,8 @@ class UploadModel(Model):
     etag = UnicodeAttribute(null=True)
     received_at = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)  # the entity the file is for, e.g. a whitelist ID
+    result = JSONAttribute(null=True)  # what processing reported (counts, rejected lines)
     version = VersionAttribute()
 
 
@@ -140,6 +142,45 @@ class EphemeralModel(Model):
     expires_at = TTLAttribute()
 
 
+class SequenceModel(Model):
+    """Per-tenant counters for the numeric IDs mPaaS clients expect (whitelists, rules, ...).
+    Lives in the Tenants table under ``seq#<tenant>`` keys."""
+
+    Meta = _meta("Tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
+class WhitelistModel(Model):
+    Meta = _meta("Whitelists")
+    tenant = UnicodeAttribute(hash_key=True)
+    whitelist_id = UnicodeAttribute(range_key=True)  # numeric text; "name#<lower name>" for name guards
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute(null=True)
+    count = NumberAttribute(default=0)
+    content_version = UnicodeAttribute(null=True)  # S3 VersionId of the member list now in force
+    patterns = JSONAttribute(null=True)
+    salt = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class ReleaseRuleModel(Model):
+    Meta = _meta("ReleaseRules")
+    tenant = UnicodeAttribute(hash_key=True)
+    rule_id = UnicodeAttribute(range_key=True)
+    rule_type = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    name = UnicodeAttribute()
+    value = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     TenantModel,
     UserModel,
@@ -148,4 +189,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AuditModel,
     UploadModel,
     EphemeralModel,
+    SequenceModel,
+    WhitelistModel,
+    ReleaseRuleModel,
 )

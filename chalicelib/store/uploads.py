@@ -30,6 +30,8 @@ class UploadRecord:
     etag: str | None = None
     received_at: str | None = None
     error: str | None = None
+    subject: str | None = None
+    result: dict | None = None
 
     def view(self) -> dict:
         return {
@@ -44,6 +46,8 @@ class UploadRecord:
             "createdBy": self.created_by,
             "receivedAt": self.received_at,
             "error": self.error,
+            "subject": self.subject,
+            "result": self.result,
         }
 
 
@@ -62,6 +66,8 @@ def _from_model(m: UploadModel) -> UploadRecord:
         etag=m.etag,
         received_at=m.received_at,
         error=m.error,
+        subject=m.subject,
+        result=m.result,
     )
 
 
@@ -77,6 +83,7 @@ def add(uow: UnitOfWork, record: UploadRecord) -> None:
             status=record.status.value,
             created_at=record.created_at,
             created_by=record.created_by,
+            subject=record.subject,
         ),
         condition=UploadModel.upload_id.does_not_exist(),
         on_conflict=Conflict("upload id collision; try again"),
@@ -125,3 +132,21 @@ def presigned_post(object_key: str, *, max_bytes: int, expires_in: int) -> dict:
         Conditions=[["content-length-range", 1, max_bytes]],
         ExpiresIn=expires_in,
     )
+
+
+def finish(tenant: TenantId, upload_id: str, *, result: dict | None = None, error: str | None = None) -> None:
+    """Received → processed (with what processing reported) or failed (with why)."""
+    status = UploadStatus.FAILED if error else UploadStatus.PROCESSED
+    UploadModel(tenant=tenant.key, upload_id=upload_id).update(
+        actions=[UploadModel.status.set(status.value), UploadModel.result.set(result), UploadModel.error.set(error)],
+        condition=UploadModel.status == UploadStatus.RECEIVED.value,
+        add_version_condition=False,
+    )
+
+
+def read_object(record: UploadRecord) -> bytes:
+    """The uploaded file, refusing one replaced since its event (``IfMatch``) or over the limit."""
+    reply = client("s3").get_object(Bucket=settings().artifacts_bucket, Key=record.object_key, IfMatch=record.etag or "*")
+    if reply["ContentLength"] > record.max_bytes:
+        raise Conflict(f"the file is larger than {record.max_bytes} bytes")
+    return reply["Body"].read()

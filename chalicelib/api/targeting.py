@@ -1,0 +1,95 @@
+"""Console REST for the targeting resources: whitelists and release rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.console import WORKSPACE, int_param
+from chalicelib.api.http import ApiRequest, endpoint
+from chalicelib.api.schemas import CreateWhitelistBody, ImportBody, MembersBody, UpdateWhitelistBody
+
+targeting = Blueprint(__name__)
+
+WHITELIST = WORKSPACE + "/whitelists/{whitelistId}"
+
+
+@endpoint(targeting, WORKSPACE + "/whitelists", methods=["GET"])
+def list_whitelists(request: ApiRequest) -> dict[str, Any]:
+    from chalicelib.services import whitelists
+
+    return {"whitelists": whitelists.list_all(request.caller, request.tenant)}
+
+
+@endpoint(targeting, WORKSPACE + "/whitelists", methods=["POST"], body=CreateWhitelistBody, status=201)
+def create_whitelist(request: ApiRequest) -> dict[str, Any]:
+    from chalicelib.services import whitelists
+
+    b = request.body
+    return whitelists.create(request.caller, request.tenant, name=b.name, kind=b.kind, ids=b.ids, patterns=b.patterns)
+
+
+@endpoint(targeting, WHITELIST, methods=["GET"])
+def get_whitelist(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import whitelists
+
+    return whitelists.get(request.caller, request.tenant, whitelistId)
+
+
+@endpoint(targeting, WHITELIST, methods=["PATCH"], body=UpdateWhitelistBody)
+def update_whitelist(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import whitelists
+
+    b = request.body
+    return whitelists.update(
+        request.caller, request.tenant, whitelistId, name=b.name, patterns=b.patterns, expected_version=b.version
+    )
+
+
+@endpoint(targeting, WHITELIST, methods=["DELETE"])
+def delete_whitelist(request: ApiRequest, whitelistId: str) -> None:  # noqa: N803
+    from chalicelib.services import whitelists
+
+    whitelists.delete(request.caller, request.tenant, whitelistId)
+
+
+@endpoint(targeting, WHITELIST + "/members", methods=["GET"])
+def list_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import whitelists
+
+    q = request.query
+    return whitelists.members(
+        request.caller, request.tenant, whitelistId,
+        search=q.get("q") or None, cursor=q.get("cursor") or None, limit=int_param(q, "limit", 100),
+    )
+
+
+@endpoint(targeting, WHITELIST + "/members", methods=["POST"], body=MembersBody)
+def add_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import whitelists
+
+    return whitelists.add_members(request.caller, request.tenant, whitelistId, request.body.ids)
+
+
+@endpoint(targeting, WHITELIST + "/members/remove", methods=["POST"], body=MembersBody)
+def remove_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import whitelists
+
+    return whitelists.remove_members(request.caller, request.tenant, whitelistId, request.body.ids)
+
+
+@endpoint(targeting, WHITELIST + "/members/{userId}", methods=["GET"])
+def check_member(request: ApiRequest, whitelistId: str, userId: str) -> dict[str, Any]:  # noqa: N803
+    from urllib.parse import unquote
+
+    from chalicelib.services import whitelists
+
+    return whitelists.contains(request.caller, request.tenant, whitelistId, unquote(userId))
+
+
+@endpoint(targeting, WHITELIST + "/imports", methods=["POST"], body=ImportBody, status=201)
+def import_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import whitelists
+
+    return whitelists.request_import(request.caller, request.tenant, whitelistId, filename=request.body.filename)
