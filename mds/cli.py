@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from mds.commands import audit, auth, keys, local, users, workspaces
+from mds.commands import audit, auth, keys, local, users, whitelist, workspaces
 
 app = typer.Typer(
     name="mds",
@@ -20,6 +20,7 @@ app.command()(auth.whoami)
 app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(users.app, name="users")
 app.add_typer(keys.app, name="keys")
+app.add_typer(whitelist.app, name="whitelist")
 app.command("audit")(audit.audit)
 
 

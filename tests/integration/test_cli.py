@@ -79,3 +79,21 @@ def test_errors_are_one_clear_line(mds, demo, tmp_path):
 def test_not_logged_in(mds):
     result = mds("users", "list", ok=False)
     assert result.exit_code == 1 and "mds login" in result.output
+
+
+def test_whitelist_commands(mds, demo, tmp_path):
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(demo))
+    mds("login", "--bootstrap", str(bootstrap))
+    assert "Created whitelist 1" in mds("whitelist", "create", "testers", "--ids", "a,b").output
+    assert "added 2, unchanged 1" in mds("whitelist", "add", "1", "b", "c,d").output
+    assert "removed 1" in mds("whitelist", "remove", "1", "a").output
+    shown = json.loads(mds("whitelist", "show", "1", "--json").stdout)
+    assert shown["members"]["ids"] == ["b", "c", "d"]
+    mds("whitelist", "create", "staff", "--type", "regex", "--pattern", r"staff_\d+")
+    listed = json.loads(mds("whitelist", "list", "--json").stdout)["whitelists"]
+    assert [(w["name"], w["type"]) for w in listed] == [("testers", "normal"), ("staff", "regex")]
+    bad = mds("whitelist", "create", "evil", "--type", "regex", "--pattern", "(a|aa)+$", ok=False)
+    assert bad.exit_code == 1 and "patterns[0]" in bad.output
+    mds("whitelist", "delete", "1")
+    assert "NotFound" in mds("whitelist", "show", "1", ok=False).output

@@ -1,0 +1,171 @@
+"""`mds whitelist create|list|add|import|remove|show|delete`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import httpx
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from mds.client import ApiError
+from mds.commands.common import AppOpt, JsonOpt, WorkspaceOpt, api_command, client, out, show
+
+app = typer.Typer(help="Whitelists: user-ID lists and regex lists that gray releases target.", no_args_is_help=True)
+
+IdsArg = Annotated[list[str], typer.Argument(help="user IDs (each may hold several, comma-separated)")]
+
+
+def _report(data: dict[str, Any], verb: str) -> None:
+    changed = data.get("added", data.get("removed", 0))
+    unchanged = data.get("alreadyPresent", data.get("notPresent", 0))
+    out.print(f"{verb} {changed}, unchanged {unchanged}, rejected {data.get('rejectedCount', 0)}; "
+              f"the list now has {data['count']} IDs.")
+    for r in data.get("rejected", [])[:20]:
+        out.print(f"  line {r['line']}: {r['reason']} ({r['value'][:40]})")
+
+
+@app.command("create")
+@api_command
+def create(
+    name: str,
+    kind: Annotated[str, typer.Option("--type", help="normal | regex")] = "normal",
+    ids: Annotated[str | None, typer.Option("--ids", help="initial IDs, comma/newline separated")] = None,
+    pattern: Annotated[list[str] | None, typer.Option("--pattern", help="a regex (repeat for several)")] = None,
+    app_id: AppOpt = None,
+    workspace_id: WorkspaceOpt = None,
+) -> None:
+    """Create a whitelist."""
+    api = client()
+    body: dict[str, Any] = {"name": name, "type": kind}
+    if ids:
+        body["ids"] = ids
+    if pattern:
+        body["patterns"] = pattern
+    data = api.request("POST", api.workspace_path(app_id, workspace_id, "/whitelists"), body=body)
+    out.print(f"Created whitelist {data['whitelistId']} ({data['name']}, {data['type']}).")
+
+
+@app.command("list")
+@api_command
+def list_whitelists(app_id: AppOpt = None, workspace_id: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """List the workspace's whitelists."""
+    api = client()
+    data = api.request("GET", api.workspace_path(app_id, workspace_id, "/whitelists"))
+    show(data, as_json=as_json, columns=("whitelistId", "name", "type", "count", "updatedAt"), rows=data["whitelists"])
+
+
+@app.command("add")
+@api_command
+def add(whitelist_id: str, ids: IdsArg, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
+    """Add user IDs."""
+    api = client()
+    data = api.request("POST", api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/members"),
+                       body={"ids": "\n".join(ids)})
+    _report(data, "added")
+
+
+@app.command("remove")
+@api_command
+def remove(whitelist_id: str, ids: IdsArg, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
+    """Remove user IDs."""
+    api = client()
+    data = api.request("POST", api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/members/remove"),
+                       body={"ids": "\n".join(ids)})
+    _report(data, "removed")
+
+
+@app.command("import")
+@api_command
+def import_file(
+    whitelist_id: str,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="text file of IDs")],
+    wait: Annotated[float, typer.Option("--wait", help="seconds to wait for processing")] = 120.0,
+    app_id: AppOpt = None,
+    workspace_id: WorkspaceOpt = None,
+) -> None:
+    """Import a file of IDs (one per line or comma-separated): uploaded straight to storage, then applied whole."""
+    api = client()
+    token = api.request("POST", api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/imports"),
+                        body={"filename": file.name})
+    _upload(token["post"], file)
+    status_path = api.workspace_path(app_id, workspace_id, f"/uploads/{token['uploadId']}")
+    deadline = time.monotonic() + wait
+    with out.status("Importing…"):
+        while True:
+            upload = api.request("GET", status_path)
+            if upload["status"] in ("processed", "failed") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    if upload["status"] == "processed":
+        _report({**upload["result"]}, "imported")
+    elif upload["status"] == "failed":
+        raise ApiError(400, "ImportFailed", upload["error"] or "the import failed", "file", token["uploadId"])
+    else:
+        out.print(f"Still {upload['status']}; check later with the upload ID {token['uploadId']}.")
+
+
+def _upload(post: dict[str, Any], file: Path) -> None:
+    size = file.stat().st_size
+    columns = (TextColumn("[bold]upload"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=out) as progress, file.open("rb") as raw:
+        task = progress.add_task("upload", total=size)
+        reader = _Counting(raw, lambda n: progress.advance(task, n))
+        resp = httpx.post(post["url"], data=post["fields"], files={"file": (file.name, reader)}, timeout=600)
+    if resp.status_code >= 300:
+        raise ApiError(resp.status_code, "UploadRefused", resp.text[:300], "file", None)
+
+
+class _Counting:
+    """A file wrapper that reports how many bytes the HTTP client has read so far."""
+
+    def __init__(self, raw: BinaryIO, advance: Any) -> None:
+        self._raw, self._advance = raw, advance
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._advance(len(chunk))
+        return chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+@app.command("show")
+@api_command
+def show_whitelist(
+    whitelist_id: str,
+    search: Annotated[str | None, typer.Option("--search", help="only IDs containing this")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    app_id: AppOpt = None,
+    workspace_id: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a whitelist and a page of its members (or its patterns)."""
+    api = client()
+    base = api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}")
+    meta = api.request("GET", base)
+    if meta["type"] == "regex":
+        show(meta, as_json=as_json, columns=("pattern",), rows=[{"pattern": p} for p in meta["patterns"]],
+             title=f"{meta['name']} (regex)")
+        return
+    page = api.request("GET", base + "/members", query={"q": search, "limit": limit})
+    if as_json:
+        show({**meta, "members": page}, as_json=True)
+        return
+    out.print(f"{meta['name']}: {meta['count']} IDs")
+    for user_id in page["ids"]:
+        out.print(f"  {user_id}")
+    if page["nextCursor"]:
+        out.print("  …")
+
+
+@app.command("delete")
+@api_command
+def delete(whitelist_id: str, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
+    """Delete a whitelist (refused while a live task uses it)."""
+    api = client()
+    api.request("DELETE", api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}"))
+    out.print(f"Deleted whitelist {whitelist_id}.")
