@@ -26,7 +26,12 @@ _TIMER = "import time; t=time.perf_counter(); import {module}; print(time.perf_c
 def sample(module: str) -> float:
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", _TIMER.format(module=module)], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", _TIMER.format(module=module)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
 

@@ -34,7 +34,8 @@ def validate_patterns(patterns: object) -> list[str]:
                 compiled.fullmatch(probe, timeout=TRIAL_TIMEOUT)
             except TimeoutError:
                 raise ValidationError(
-                    f"patterns[{n}]", "is prone to catastrophic backtracking; simplify nested or overlapping repeats"
+                    f"patterns[{n}]",
+                    "is prone to catastrophic backtracking; simplify nested or overlapping repeats",
                 ) from None
     return cleaned
 

@@ -9,7 +9,8 @@ from mds.commands import audit, auth, keys, local, users, whitelist, workspaces
 
 app = typer.Typer(
     name="mds",
-    help="Mobile Delivery Service: run the local stack; manage workspaces, users, AccessKeys; read the audit log.",
+    help="Mobile Delivery Service: run the local stack; manage workspaces, users, AccessKeys, whitelists;"
+    " read the audit log.",
     no_args_is_help=True,
     add_completion=False,
 )

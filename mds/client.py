@@ -23,9 +23,17 @@ SIGNING_VERSION = "2020-10-28"
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None, request_id: str | None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None, request_id: str | None
+    ) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.field, self.request_id = status, code, message, field, request_id
+        self.status, self.code, self.message, self.field, self.request_id = (
+            status,
+            code,
+            message,
+            field,
+            request_id,
+        )
 
     def __str__(self) -> str:
         where = f" (field: {self.field})" if self.field else ""
@@ -82,14 +90,23 @@ class MdsClient:
         self._http = httpx.Client(base_url=session.endpoint, timeout=timeout)
         self._ak = (os.environ.get("MDS_ACCESS_KEY_ID"), os.environ.get("MDS_ACCESS_KEY_SECRET"))
 
-    def request(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None,
-                authenticated: bool = True) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        authenticated: bool = True,
+    ) -> Any:
         params = {k: str(v) for k, v in (query or {}).items() if v is not None}
         content = json.dumps(body).encode() if body is not None else b""
         headers = {"content-type": "application/json"} if body is not None else {}
         if authenticated:
             headers.update(self._auth_headers(method, path, params, headers, content))
-        resp = self._http.request(method, path, params=params or None, content=content or None, headers=headers)
+        resp = self._http.request(
+            method, path, params=params or None, content=content or None, headers=headers
+        )
         if resp.status_code == 204:
             return None
         try:
@@ -97,30 +114,52 @@ class MdsClient:
         except ValueError:
             raise ApiError(resp.status_code, "BadResponse", resp.text[:200], None, None) from None
         if resp.status_code >= 400:
-            raise ApiError(resp.status_code, data.get("code", "Error"), data.get("message", ""), data.get("field"),
-                           data.get("requestId"))
+            raise ApiError(
+                resp.status_code,
+                data.get("code", "Error"),
+                data.get("message", ""),
+                data.get("field"),
+                data.get("requestId"),
+            )
         return data
 
-    def _auth_headers(self, method: str, path: str, params: dict[str, str], headers: dict[str, str],
-                      content: bytes) -> dict[str, str]:
+    def _auth_headers(
+        self, method: str, path: str, params: dict[str, str], headers: dict[str, str], content: bytes
+    ) -> dict[str, str]:
         key_id, secret = self._ak
         if key_id and secret:
             from chalicelib.security.acs_signature import sign_acs3
 
             host = urlsplit(self.session.endpoint).netloc
-            return sign_acs3(method, host, path, params, headers, content, key_id, secret,
-                             now=datetime.now(UTC), nonce=uuid.uuid4().hex, action="Console", version=SIGNING_VERSION)
+            return sign_acs3(
+                method,
+                host,
+                path,
+                params,
+                headers,
+                content,
+                key_id,
+                secret,
+                now=datetime.now(UTC),
+                nonce=uuid.uuid4().hex,
+                action="Console",
+                version=SIGNING_VERSION,
+            )
         self._require_credentials()
         return {"authorization": f"Bearer {self.session.token}"}
 
     def _require_credentials(self) -> None:
         if not self.session.token and not all(self._ak):
-            raise ApiError(401, "NotLoggedIn", "run `mds login` first (or set MDS_ACCESS_KEY_ID/SECRET)", None, None)
+            raise ApiError(
+                401, "NotLoggedIn", "run `mds login` first (or set MDS_ACCESS_KEY_ID/SECRET)", None, None
+            )
 
     def workspace_path(self, app_id: str | None, workspace_id: str | None, suffix: str = "") -> str:
         self._require_credentials()
         app_id = app_id or os.environ.get("MDS_APP_ID") or self.session.app_id
         workspace_id = workspace_id or os.environ.get("MDS_WORKSPACE_ID") or self.session.workspace_id
         if not app_id or not workspace_id:
-            raise ApiError(400, "NoWorkspace", "pass --app and --workspace (or log in to pick a default)", "appId", None)
+            raise ApiError(
+                400, "NoWorkspace", "pass --app and --workspace (or log in to pick a default)", "appId", None
+            )
         return f"/api/apps/{app_id}/workspaces/{workspace_id}{suffix}"

@@ -80,8 +80,16 @@ class Api:
         self._client = client
         self.token: str | None = None
 
-    def request(self, method: str, path: str, body: Any = None, *, token: str | None = None, raw: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         sent = {"content-type": "application/json", **(headers or {})}
         bearer = token if token is not None else self.token
         if bearer:

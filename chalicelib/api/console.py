@@ -55,7 +55,9 @@ def create_workspace(request: ApiRequest) -> dict[str, Any]:
     from chalicelib.services import workspaces
 
     body = request.body
-    return workspaces.create_workspace(request.caller, TenantId.parse(body.app_id, body.workspace_id), name=body.name)
+    return workspaces.create_workspace(
+        request.caller, TenantId.parse(body.app_id, body.workspace_id), name=body.name
+    )
 
 
 @endpoint(console, WORKSPACE, methods=["GET"])
@@ -77,7 +79,9 @@ def create_user(request: ApiRequest) -> dict[str, Any]:
     from chalicelib.services import workspaces
 
     b = request.body
-    return workspaces.create_user(request.caller, request.tenant, username=b.username, password=b.password, role=b.role)
+    return workspaces.create_user(
+        request.caller, request.tenant, username=b.username, password=b.password, role=b.role
+    )
 
 
 @endpoint(console, WORKSPACE + "/users/{username}", methods=["PUT"], body=ChangeRoleBody)
@@ -85,7 +89,9 @@ def change_role(request: ApiRequest, username: str) -> dict[str, Any]:
     from chalicelib.services import workspaces
 
     b = request.body
-    return workspaces.change_role(request.caller, request.tenant, username, role=b.role, expected_version=b.version)
+    return workspaces.change_role(
+        request.caller, request.tenant, username, role=b.role, expected_version=b.version
+    )
 
 
 @endpoint(console, WORKSPACE + "/users/{username}", methods=["DELETE"])

@@ -30,7 +30,13 @@ def rpc_error(error: MdsError, request_id: str, host: str) -> Response:
     if isinstance(error, RateLimited):
         headers["x-acs-retry-after"] = str(error.retry_after)
     return Response(
-        body={"RequestId": request_id, "Code": error.CODE, "Message": error.message, "HostId": host, "Recommend": ""},
+        body={
+            "RequestId": request_id,
+            "Code": error.CODE,
+            "Message": error.message,
+            "HostId": host,
+            "Recommend": "",
+        },
         status_code=error.rpc_status,
         headers=headers,
     )

@@ -13,10 +13,10 @@ import json
 import logging
 import time
 import uuid
-from urllib.parse import unquote
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
@@ -67,19 +67,31 @@ def endpoint(
             try:
                 source_ip = (request.context.get("identity") or {}).get("sourceIp")
                 principal = None if public else _authenticate(request, request_id, source_ip)
-                call = Call(principal=principal, request_id=request_id, source_ip=source_ip) if principal else None
+                call = (
+                    Call(principal=principal, request_id=request_id, source_ip=source_ip)
+                    if principal
+                    else None
+                )
                 tenant = None
                 if "appId" in uri_params:
                     tenant = TenantId.parse(uri_params.pop("appId"), uri_params.pop("workspaceId"))
                 parsed = _parse_body(request, body) if body is not None else None
                 api_request = ApiRequest(
-                    call=call, tenant=tenant, body=parsed, query=dict(request.query_params or {}), source_ip=source_ip
+                    call=call,
+                    tenant=tenant,
+                    body=parsed,
+                    query=dict(request.query_params or {}),
+                    source_ip=source_ip,
                 )
                 result = fn(api_request, **uri_params)
                 response = Response(
                     body=result if result is not None else "",
                     status_code=status if result is not None else 204,
-                    headers={"Content-Type": _JSON, "x-mds-request-id": request_id, "Cache-Control": "no-store"},
+                    headers={
+                        "Content-Type": _JSON,
+                        "x-mds-request-id": request_id,
+                        "Cache-Control": "no-store",
+                    },
                 )
             except MdsError as exc:
                 response = rest_error(exc, request_id)
@@ -128,7 +140,9 @@ def _authenticate(request: Any, request_id: str, source_ip: str | None) -> Princ
             body=request.raw_body or b"",
         )
         return auth.principal_from_signature(signed, request_id=request_id, source_ip=source_ip)
-    raise AuthenticationError("missing credentials: send 'Authorization: Bearer <token>' or an AccessKey signature")
+    raise AuthenticationError(
+        "missing credentials: send 'Authorization: Bearer <token>' or an AccessKey signature"
+    )
 
 
 def _parse_body(request: Any, model: type) -> Any:

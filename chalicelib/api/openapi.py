@@ -65,9 +65,7 @@ def action(name: str, *, result_key: str, permission: Permission) -> Callable:
     return register
 
 
-@openapi.route(
-    "/", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"]
-)
+@openapi.route("/", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])
 def rpc() -> Response:
     request = openapi.current_request
     request_id = str(uuid.uuid4()).upper()
@@ -123,7 +121,13 @@ def _dispatch(request: Any, request_id: str, action_name: str) -> Response:
         audit.check(call, tenant, found.permission, action=f"openapi.{found.name}")
         fields = found.handler(call, tenant, params)
     except _BUSINESS_ERRORS as exc:
-        return _envelope(request_id, found.result_key, {"Success": False, "ResultMsg": exc.message, "ErrorCode": exc.CODE}, code=exc.CODE, message=exc.message)
+        return _envelope(
+            request_id,
+            found.result_key,
+            {"Success": False, "ResultMsg": exc.message, "ErrorCode": exc.CODE},
+            code=exc.CODE,
+            message=exc.message,
+        )
     return _envelope(request_id, found.result_key, {"Success": True, "ResultMsg": "", **fields})
 
 
@@ -134,7 +138,9 @@ def _tenant(params: dict[str, str]) -> TenantId:
     return TenantId.parse(params["AppId"], params["WorkspaceId"])
 
 
-def _envelope(request_id: str, result_key: str, result: dict[str, Any], *, code: str = "OK", message: str = "") -> Response:
+def _envelope(
+    request_id: str, result_key: str, result: dict[str, Any], *, code: str = "OK", message: str = ""
+) -> Response:
     return Response(
         body={"RequestId": request_id, "ResultCode": code, "ResultMessage": message, result_key: result},
         status_code=200,

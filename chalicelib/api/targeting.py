@@ -27,7 +27,9 @@ def create_whitelist(request: ApiRequest) -> dict[str, Any]:
     from chalicelib.services import whitelists
 
     b = request.body
-    return whitelists.create(request.caller, request.tenant, name=b.name, kind=b.kind, ids=b.ids, patterns=b.patterns)
+    return whitelists.create(
+        request.caller, request.tenant, name=b.name, kind=b.kind, ids=b.ids, patterns=b.patterns
+    )
 
 
 @endpoint(targeting, WHITELIST, methods=["GET"])
@@ -43,7 +45,12 @@ def update_whitelist(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  
 
     b = request.body
     return whitelists.update(
-        request.caller, request.tenant, whitelistId, name=b.name, patterns=b.patterns, expected_version=b.version
+        request.caller,
+        request.tenant,
+        whitelistId,
+        name=b.name,
+        patterns=b.patterns,
+        expected_version=b.version,
     )
 
 
@@ -60,8 +67,12 @@ def list_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # no
 
     q = request.query
     return whitelists.members(
-        request.caller, request.tenant, whitelistId,
-        search=q.get("q") or None, cursor=q.get("cursor") or None, limit=int_param(q, "limit", 100),
+        request.caller,
+        request.tenant,
+        whitelistId,
+        search=q.get("q") or None,
+        cursor=q.get("cursor") or None,
+        limit=int_param(q, "limit", 100),
     )
 
 
@@ -92,4 +103,6 @@ def check_member(request: ApiRequest, whitelistId: str, userId: str) -> dict[str
 def import_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
     from chalicelib.services import whitelists
 
-    return whitelists.request_import(request.caller, request.tenant, whitelistId, filename=request.body.filename)
+    return whitelists.request_import(
+        request.caller, request.tenant, whitelistId, filename=request.body.filename
+    )

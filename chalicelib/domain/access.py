@@ -21,7 +21,7 @@ class Permission(enum.IntEnum):
     ADMIN = 3  # manage users, access keys; read the audit log
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     VIEWER = "viewer"
     RELEASE_MANAGER = "release_manager"
     ADMIN = "admin"
@@ -49,7 +49,7 @@ _ROLE_GRANTS = {
 }
 
 
-class PrincipalKind(str, enum.Enum):
+class PrincipalKind(enum.StrEnum):
     USER = "user"
     ACCESS_KEY = "access_key"
 
@@ -92,9 +92,7 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$")
 
 def validate_username(value: object) -> str:
     if not isinstance(value, str) or not _USERNAME.match(value):
-        raise ValidationError(
-            "username", "3-64 characters: lower-case letters, digits, '.', '_', '@' or '-'"
-        )
+        raise ValidationError("username", "3-64 characters: lower-case letters, digits, '.', '_', '@' or '-'")
     return value
 
 

@@ -16,7 +16,7 @@ _ID_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits
 
 
-class KeyStatus(str, enum.Enum):
+class KeyStatus(enum.StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"
 

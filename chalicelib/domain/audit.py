@@ -10,7 +10,7 @@ REDACTED = "***"
 _SECRET_MARKERS = ("password", "secret", "private_key", "privatekey", "token", "ciphertext")
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     OK = "ok"
     DENIED = "denied"
 
@@ -39,9 +39,7 @@ class AuditEntry:
 def redact(value: Any) -> Any:
     """Replace the value of every key that looks like a secret, at any depth."""
     if isinstance(value, dict):
-        return {
-            k: REDACTED if _is_secret_key(k) else redact(v) for k, v in value.items()
-        }
+        return {k: REDACTED if _is_secret_key(k) else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value

@@ -88,8 +88,7 @@ class SignatureMismatch(AuthenticationError):
         # aliyunsdkcore splits this message on ':' and reads [1]; keep exactly one colon before the
         # string to sign so the old SDK can show the user what the server signed.
         super().__init__(
-            "Specified signature does not match our calculation. server string to sign is:"
-            + string_to_sign
+            "Specified signature does not match our calculation. server string to sign is:" + string_to_sign
         )
         self.string_to_sign = string_to_sign
 

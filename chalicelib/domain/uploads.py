@@ -23,6 +23,7 @@ class Purpose:
     name: str
     max_bytes: int
     extensions: tuple[str, ...]
+    subject: str | None = None  # the entity such a file must be tied to, e.g. "whitelist"
 
 
 # What each product accepts. Limits follow the mPaaS user guide where it names one.
@@ -31,7 +32,7 @@ PURPOSES = {
     for p in (
         Purpose("h5-package", 100 * MB, (".zip",)),
         Purpose("h5-batch", 300 * MB, (".zip",)),
-        Purpose("whitelist", 64 * MB, (".txt", ".csv")),
+        Purpose("whitelist", 64 * MB, (".txt", ".csv"), subject="whitelist"),
         Purpose("android-package", 1024 * MB, (".apk",)),
         Purpose("ios-package", 2048 * MB, (".ipa",)),
         Purpose("ios-symbols", 1024 * MB, (".tgz", ".tar.gz")),
@@ -42,7 +43,7 @@ PURPOSES = {
 }
 
 
-class UploadStatus(str, enum.Enum):
+class UploadStatus(enum.StrEnum):
     PENDING = "pending"  # token handed out, no file yet
     RECEIVED = "received"  # file landed; waiting for (or not needing) processing
     PROCESSED = "processed"
@@ -58,7 +59,9 @@ def validate_filename(purpose: Purpose, filename: object) -> str:
             "filename", "1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
     if not filename.lower().endswith(purpose.extensions):
-        raise ValidationError("filename", f"must end with {' or '.join(purpose.extensions)} for purpose {purpose.name}")
+        raise ValidationError(
+            "filename", f"must end with {' or '.join(purpose.extensions)} for purpose {purpose.name}"
+        )
     return filename
 
 
@@ -88,3 +91,11 @@ def parse_object_key(key: str) -> UploadRef | None:
         return None
     app_id, workspace_id, upload_id, filename = parts
     return UploadRef(TenantId(app_id, workspace_id), upload_id, filename)
+
+
+def check_subject(purpose: Purpose, subject: str | None) -> None:
+    """A file for a specific entity (an ID list for one whitelist) must name it; see its import endpoint."""
+    if purpose.subject and not subject:
+        raise ValidationError(
+            "purpose", f"{purpose.name} files are uploaded through the {purpose.subject} import endpoint"
+        )

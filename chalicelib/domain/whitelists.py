@@ -25,7 +25,7 @@ _SEPARATORS = re.compile(r"[,\n]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class WhitelistKind(str, enum.Enum):
+class WhitelistKind(enum.StrEnum):
     NORMAL = "normal"
     REGEX = "regex"
 

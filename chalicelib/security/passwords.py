@@ -20,9 +20,7 @@ _MAXMEM = 64 * 1024 * 1024
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = _scrypt(password, salt, _LOG2_N, _R, _P)
-    return "$".join(
-        ["scrypt", str(_LOG2_N), str(_R), str(_P), _b64(salt), _b64(digest)]
-    )
+    return "$".join(["scrypt", str(_LOG2_N), str(_R), str(_P), _b64(salt), _b64(digest)])
 
 
 def verify_password(password: str, stored: str) -> bool:

@@ -59,7 +59,9 @@ def verify(token: str, *, key: bytes, now: int) -> TokenClaims:
         raise InvalidToken("token signature is invalid")
     try:
         data = json.loads(_unb64(payload))
-        claims = TokenClaims(subject=str(data["sub"]), issued_at=int(data["iat"]), expires_at=int(data["exp"]))
+        claims = TokenClaims(
+            subject=str(data["sub"]), issued_at=int(data["iat"]), expires_at=int(data["exp"])
+        )
     except (ValueError, KeyError, TypeError):
         raise InvalidToken("malformed token") from None
     if now >= claims.expires_at:

@@ -56,7 +56,13 @@ def revoke_key(call: Call, tenant: TenantId, access_key_id: str) -> dict[str, An
     access_keys.save_status(uow, stored, revoked)
     uow.audit(
         audit.entry(
-            call, tenant, "access_key.revoke", "access_key", revoked.id, before=stored.key.public_view(), after=revoked.public_view()
+            call,
+            tenant,
+            "access_key.revoke",
+            "access_key",
+            revoked.id,
+            before=stored.key.public_view(),
+            after=revoked.public_view(),
         )
     )
     uow.commit()

@@ -52,7 +52,15 @@ def check(call: Call, tenant: TenantId, permission: Permission, *, action: str) 
         from chalicelib.store import audit_log
 
         audit_log.append(
-            entry(call, tenant, action, "permission", permission.name.lower(), outcome=Outcome.DENIED, detail=exc.message)
+            entry(
+                call,
+                tenant,
+                action,
+                "permission",
+                permission.name.lower(),
+                outcome=Outcome.DENIED,
+                detail=exc.message,
+            )
         )
         raise
 

@@ -79,7 +79,10 @@ def login(username: str, password: str, *, source_ip: str | None, now: datetime 
         raise AuthenticationError("invalid username or password")
 
     token, claims = tokens.issue(
-        username, key=_box().derive("console-token"), now=int(now.timestamp()), ttl_seconds=settings().token_ttl_seconds
+        username,
+        key=_box().derive("console-token"),
+        now=int(now.timestamp()),
+        ttl_seconds=settings().token_ttl_seconds,
     )
     return Session(token=token, username=username, expires_at=datetime.fromtimestamp(claims.expires_at, UTC))
 
@@ -114,7 +117,9 @@ def principal_from_signature(
     key = stored.key
     if not key.active:
         raise AccessKeyInactive(f"access key {key.id} has been revoked")
-    secret = _box().open(stored.secret_sealed, purpose="access-key-secret", context=_secret_context(key.id, key.tenant.key))
+    secret = _box().open(
+        stored.secret_sealed, purpose="access-key-secret", context=_secret_context(key.id, key.tenant.key)
+    )
     try:
         verify(request, credentials, secret.decode("utf-8"), now=now)
     except SignatureMismatch as exc:
@@ -141,9 +146,13 @@ def _audit_refused(key, request_id: str, source_ip: str | None, now: datetime, w
         now=now,
     )
     audit_log.append(
-        audit.entry(call, key.tenant, "auth.signature", "access_key", key.id, outcome=Outcome.DENIED, detail=why)
+        audit.entry(
+            call, key.tenant, "auth.signature", "access_key", key.id, outcome=Outcome.DENIED, detail=why
+        )
     )
 
 
 def seal_secret(access_key_id: str, tenant_key: str, secret: str) -> bytes:
-    return _box().seal(secret.encode(), purpose="access-key-secret", context=_secret_context(access_key_id, tenant_key))
+    return _box().seal(
+        secret.encode(), purpose="access-key-secret", context=_secret_context(access_key_id, tenant_key)
+    )

@@ -29,7 +29,10 @@ def ensure_demo() -> dict[str, Any] | None:
     if directory.get_user(BOOTSTRAP_ADMIN) is not None:
         return None
     password = secrets.token_urlsafe(18)
-    system = Call(principal=Principal(kind=PrincipalKind.USER, id="system", is_superuser=True), request_id=f"bootstrap-{uuid.uuid4()}")
+    system = Call(
+        principal=Principal(kind=PrincipalKind.USER, id="system", is_superuser=True),
+        request_id=f"bootstrap-{uuid.uuid4()}",
+    )
     uow = UnitOfWork()
     directory.add_user(
         uow,
@@ -52,7 +55,9 @@ def ensure_demo() -> dict[str, Any] | None:
     )
     workspaces.create_workspace(admin, DEMO_TENANT, name="Demo app")
     admin = Call(
-        principal=Principal(kind=PrincipalKind.USER, id=BOOTSTRAP_ADMIN, roles={DEMO_TENANT: Role.ADMIN}, is_superuser=True),
+        principal=Principal(
+            kind=PrincipalKind.USER, id=BOOTSTRAP_ADMIN, roles={DEMO_TENANT: Role.ADMIN}, is_superuser=True
+        ),
         request_id=system.request_id,
     )
     key = access_keys.create_key(admin, DEMO_TENANT, role=Role.ADMIN.value, description="bootstrap key")

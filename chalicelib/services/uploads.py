@@ -17,7 +17,14 @@ from urllib.parse import unquote_plus
 from chalicelib.domain.access import Permission, Principal, PrincipalKind
 from chalicelib.domain.errors import MdsError
 from chalicelib.domain.tenancy import TenantId
-from chalicelib.domain.uploads import UploadStatus, object_key, parse_object_key, parse_purpose, validate_filename
+from chalicelib.domain.uploads import (
+    UploadStatus,
+    check_subject,
+    object_key,
+    parse_object_key,
+    parse_purpose,
+    validate_filename,
+)
 from chalicelib.logs import log
 from chalicelib.services import audit
 from chalicelib.services.context import Call, iso
@@ -51,6 +58,7 @@ def request_upload(
     audit.check(call, tenant, Permission.RELEASE, action="upload.create")
     kind = parse_purpose(purpose)
     filename = validate_filename(kind, filename)
+    check_subject(kind, subject)
     upload_id = uuid.uuid4().hex
     record = uploads.UploadRecord(
         tenant=tenant,
@@ -100,8 +108,14 @@ def object_created(key: str, *, size: int, etag: str, at: str) -> None:
         log(logging.WARNING, "object for an unknown upload ignored", key=key)
         return
     # S3 enforces the POST policy; this guards against files written some other way.
-    error = f"file is {size} bytes; the limit for {record.purpose} is {record.max_bytes}" if size > record.max_bytes else None
-    if not uploads.mark_received(ref.tenant, ref.upload_id, size=size, etag=etag.strip('"'), at=at, error=error):
+    error = (
+        f"file is {size} bytes; the limit for {record.purpose} is {record.max_bytes}"
+        if size > record.max_bytes
+        else None
+    )
+    if not uploads.mark_received(
+        ref.tenant, ref.upload_id, size=size, etag=etag.strip('"'), at=at, error=error
+    ):
         log(logging.INFO, "duplicate upload event ignored", key=key, uploadId=ref.upload_id)
         return
     handle = PROCESSORS.get(record.purpose)

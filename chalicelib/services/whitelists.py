@@ -31,7 +31,13 @@ USAGE_CHECKS: list[UsageCheck] = []
 
 
 def create(
-    call: Call, tenant: TenantId, *, name: str, kind: str, ids: str | None = None, patterns: list[str] | None = None
+    call: Call,
+    tenant: TenantId,
+    *,
+    name: str,
+    kind: str,
+    ids: str | None = None,
+    patterns: list[str] | None = None,
 ) -> dict[str, Any]:
     from chalicelib.store import sequences
     from chalicelib.store import whitelists as store
@@ -101,7 +107,9 @@ def update(
     audit.check(call, tenant, Permission.RELEASE, action="whitelist.update")
     before = store.get(tenant, whitelist_id)
     if expected_version is not None and expected_version != before.version:
-        raise VersionConflict(f"whitelist {whitelist_id} is at version {before.version}, not {expected_version}")
+        raise VersionConflict(
+            f"whitelist {whitelist_id} is at version {before.version}, not {expected_version}"
+        )
     after = before
     if name is not None:
         after = replace(after, name=validate_name(name))
@@ -114,7 +122,17 @@ def update(
     after = replace(after, updated_at=call.at)
     uow = UnitOfWork()
     store.update(uow, before, after)
-    uow.audit(audit.entry(call, tenant, "whitelist.update", "whitelist", whitelist_id, before=before.view(), after=after.view()))
+    uow.audit(
+        audit.entry(
+            call,
+            tenant,
+            "whitelist.update",
+            "whitelist",
+            whitelist_id,
+            before=before.view(),
+            after=after.view(),
+        )
+    )
     uow.commit()
     return {**after.view(), "version": (before.version or 0) + 1}
 
@@ -137,12 +155,16 @@ def delete(call: Call, tenant: TenantId, whitelist_id: str) -> None:
 
 def add_members(call: Call, tenant: TenantId, whitelist_id: str, text: str) -> dict[str, Any]:
     audit.check(call, tenant, Permission.RELEASE, action="whitelist.add")
-    return _change_members(call, tenant, whitelist_id, parse_ids(_bounded(text)), adding=True, action="whitelist.add")
+    return _change_members(
+        call, tenant, whitelist_id, parse_ids(_bounded(text)), adding=True, action="whitelist.add"
+    )
 
 
 def remove_members(call: Call, tenant: TenantId, whitelist_id: str, text: str) -> dict[str, Any]:
     audit.check(call, tenant, Permission.RELEASE, action="whitelist.remove")
-    return _change_members(call, tenant, whitelist_id, parse_ids(_bounded(text)), adding=False, action="whitelist.remove")
+    return _change_members(
+        call, tenant, whitelist_id, parse_ids(_bounded(text)), adding=False, action="whitelist.remove"
+    )
 
 
 def members(
@@ -198,10 +220,13 @@ def import_file(record: Any) -> dict[str, Any]:
 
     text = decode_text(upload_store.read_object(record))
     call = uploads.call_for(record)
-    return _change_members(call, record.tenant, record.subject, parse_ids(text), adding=True, action="whitelist.import")
+    return _change_members(
+        call, record.tenant, record.subject, parse_ids(text), adding=True, action="whitelist.import"
+    )
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
 
 def _bounded(text: object) -> str:
     if not isinstance(text, str):
@@ -219,8 +244,12 @@ def _normal(whitelist: Any) -> Any:
 
 def _summary(changed: int, unchanged: int, parsed: ParsedIds, *, adding: bool = True) -> dict[str, Any]:
     key, other = ("added", "alreadyPresent") if adding else ("removed", "notPresent")
-    return {key: changed, other: unchanged, "rejected": [r.view() for r in parsed.rejected[:1000]],
-            "rejectedCount": len(parsed.rejected)}
+    return {
+        key: changed,
+        other: unchanged,
+        "rejected": [r.view() for r in parsed.rejected[:1000]],
+        "rejectedCount": len(parsed.rejected),
+    }
 
 
 def _change_members(
@@ -247,8 +276,13 @@ def _change_members(
         store.update(uow, before, after)
         uow.audit(
             audit.entry(
-                call, tenant, action, "whitelist", whitelist_id,
-                before={"count": before.count}, after={"count": after.count, **{k: v for k, v in summary.items() if k != "rejected"}},
+                call,
+                tenant,
+                action,
+                "whitelist",
+                whitelist_id,
+                before={"count": before.count},
+                after={"count": after.count, **{k: v for k, v in summary.items() if k != "rejected"}},
             )
         )
         try:

@@ -32,14 +32,24 @@ def create_workspace(call: Call, tenant: TenantId, *, name: str) -> dict[str, An
 
     if not call.principal.is_superuser:
         raise Forbidden("only a platform administrator may create workspaces")
-    record = Tenant(id=tenant, name=validate_display_name("name", name), created_at=call.at, created_by=call.actor)
+    record = Tenant(
+        id=tenant, name=validate_display_name("name", name), created_at=call.at, created_by=call.actor
+    )
     uow = UnitOfWork()
     directory.add_tenant(uow, record)
     directory.add_membership(
         uow,
-        directory.Membership(tenant=tenant, username=call.principal.id, role=Role.ADMIN, created_at=call.at, created_by=call.actor),
+        directory.Membership(
+            tenant=tenant,
+            username=call.principal.id,
+            role=Role.ADMIN,
+            created_at=call.at,
+            created_by=call.actor,
+        ),
     )
-    uow.audit(audit.entry(call, tenant, "workspace.create", "workspace", str(tenant), after=_tenant_view(record)))
+    uow.audit(
+        audit.entry(call, tenant, "workspace.create", "workspace", str(tenant), after=_tenant_view(record))
+    )
     uow.commit()
     return _tenant_view(record, Role.ADMIN)
 
@@ -83,7 +93,9 @@ def create_user(call: Call, tenant: TenantId, *, username: str, password: str, r
             created_by=call.actor,
         ),
     )
-    membership = directory.Membership(tenant=tenant, username=username, role=parsed_role, created_at=call.at, created_by=call.actor)
+    membership = directory.Membership(
+        tenant=tenant, username=username, role=parsed_role, created_at=call.at, created_by=call.actor
+    )
     directory.add_membership(uow, membership)
     uow.audit(audit.entry(call, tenant, "user.create", "user", username, after=membership.view()))
     uow.commit()
@@ -110,7 +122,9 @@ def change_role(
     new_role = Role.parse(role)
     current = directory.get_membership(tenant, username)
     if expected_version is not None and expected_version != current.version:
-        raise VersionConflict(f"user {username} is at version {current.version}, not {expected_version}; reload")
+        raise VersionConflict(
+            f"user {username} is at version {current.version}, not {expected_version}; reload"
+        )
     if username == call.principal.id and new_role is not Role.ADMIN:
         raise Conflict("admins cannot remove their own admin role; ask another admin")
     uow = UnitOfWork()

@@ -42,6 +42,7 @@ class Membership:
 
 # --- tenants -------------------------------------------------------------------------------------
 
+
 def add_tenant(uow: UnitOfWork, tenant: Tenant) -> None:
     uow.save(
         TenantModel(
@@ -65,13 +66,19 @@ def get_tenants(keys: list[TenantId]) -> list[Tenant]:
         return []
     found = {m.tenant: m for m in TenantModel.batch_get([k.key for k in keys])}
     return [
-        Tenant(id=k, name=found[k.key].name, created_at=found[k.key].created_at, created_by=found[k.key].created_by)
+        Tenant(
+            id=k,
+            name=found[k.key].name,
+            created_at=found[k.key].created_at,
+            created_by=found[k.key].created_by,
+        )
         for k in keys
         if k.key in found
     ]
 
 
 # --- users ---------------------------------------------------------------------------------------
+
 
 def add_user(uow: UnitOfWork, user: UserRecord) -> None:
     uow.save(
@@ -97,6 +104,7 @@ def get_user(username: str) -> UserRecord | None:
 
 # --- memberships ---------------------------------------------------------------------------------
 
+
 def _membership(m: MembershipModel) -> Membership:
     return Membership(
         tenant=TenantId.from_key(m.tenant),
@@ -118,7 +126,9 @@ def add_membership(uow: UnitOfWork, membership: Membership) -> None:
             created_by=membership.created_by,
         ),
         condition=MembershipModel.username.does_not_exist(),
-        on_conflict=Conflict(f"user {membership.username} is already a member of workspace {membership.tenant}"),
+        on_conflict=Conflict(
+            f"user {membership.username} is already a member of workspace {membership.tenant}"
+        ),
     )
 
 
@@ -136,7 +146,9 @@ def set_role(uow: UnitOfWork, membership: Membership, role: Role) -> None:
 
 
 def remove_membership(uow: UnitOfWork, membership: Membership) -> None:
-    model = MembershipModel(tenant=membership.tenant.key, username=membership.username, version=membership.version)
+    model = MembershipModel(
+        tenant=membership.tenant.key, username=membership.username, version=membership.version
+    )
     uow.delete(model)
 
 

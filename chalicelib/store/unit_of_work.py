@@ -45,13 +45,25 @@ class UnitOfWork:
         self._add("update", (model, actions), {"condition": condition}, on_conflict)
 
     def delete(
-        self, model: Model, *, condition: Any = None, on_conflict: MdsError | None = None, versioned: bool = True
+        self,
+        model: Model,
+        *,
+        condition: Any = None,
+        on_conflict: MdsError | None = None,
+        versioned: bool = True,
     ) -> None:
         """``versioned=False`` for items deleted without reading them first (e.g. name guards)."""
-        self._add("delete", (model,), {"condition": condition, "add_version_condition": versioned}, on_conflict)
+        self._add(
+            "delete", (model,), {"condition": condition, "add_version_condition": versioned}, on_conflict
+        )
 
     def check(
-        self, model_cls: type[Model], hash_key: str, range_key: str | None, condition: Any, on_conflict: MdsError
+        self,
+        model_cls: type[Model],
+        hash_key: str,
+        range_key: str | None,
+        condition: Any,
+        on_conflict: MdsError,
     ) -> None:
         self._add("check", (model_cls, hash_key, range_key), {"condition": condition}, on_conflict)
 

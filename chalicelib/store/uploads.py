@@ -138,7 +138,11 @@ def finish(tenant: TenantId, upload_id: str, *, result: dict | None = None, erro
     """Received → processed (with what processing reported) or failed (with why)."""
     status = UploadStatus.FAILED if error else UploadStatus.PROCESSED
     UploadModel(tenant=tenant.key, upload_id=upload_id).update(
-        actions=[UploadModel.status.set(status.value), UploadModel.result.set(result), UploadModel.error.set(error)],
+        actions=[
+            UploadModel.status.set(status.value),
+            UploadModel.result.set(result),
+            UploadModel.error.set(error),
+        ],
         condition=UploadModel.status == UploadStatus.RECEIVED.value,
         add_version_condition=False,
     )
@@ -146,7 +150,9 @@ def finish(tenant: TenantId, upload_id: str, *, result: dict | None = None, erro
 
 def read_object(record: UploadRecord) -> bytes:
     """The uploaded file, refusing one replaced since its event (``IfMatch``) or over the limit."""
-    reply = client("s3").get_object(Bucket=settings().artifacts_bucket, Key=record.object_key, IfMatch=record.etag or "*")
+    reply = client("s3").get_object(
+        Bucket=settings().artifacts_bucket, Key=record.object_key, IfMatch=record.etag or "*"
+    )
     if reply["ContentLength"] > record.max_bytes:
         raise Conflict(f"the file is larger than {record.max_bytes} bytes")
     return reply["Body"].read()

@@ -97,7 +97,9 @@ def _to_model(w: Whitelist) -> WhitelistModel:
 
 def add(uow: UnitOfWork, whitelist: Whitelist) -> None:
     uow.save(
-        WhitelistModel(tenant=whitelist.tenant.key, whitelist_id=_name_key(whitelist.name), name=whitelist.id),
+        WhitelistModel(
+            tenant=whitelist.tenant.key, whitelist_id=_name_key(whitelist.name), name=whitelist.id
+        ),
         condition=WhitelistModel.whitelist_id.does_not_exist(),
         on_conflict=Conflict(f"a whitelist named {whitelist.name!r} already exists"),
     )
@@ -111,7 +113,9 @@ def add(uow: UnitOfWork, whitelist: Whitelist) -> None:
 def update(uow: UnitOfWork, before: Whitelist, after: Whitelist) -> None:
     """Optimistic: commits only if nobody changed the list since ``before`` was read."""
     if before.name.casefold() != after.name.casefold():
-        uow.delete(WhitelistModel(tenant=before.tenant.key, whitelist_id=_name_key(before.name)), versioned=False)
+        uow.delete(
+            WhitelistModel(tenant=before.tenant.key, whitelist_id=_name_key(before.name)), versioned=False
+        )
         uow.save(
             WhitelistModel(tenant=after.tenant.key, whitelist_id=_name_key(after.name), name=after.id),
             condition=WhitelistModel.whitelist_id.does_not_exist(),
@@ -121,7 +125,9 @@ def update(uow: UnitOfWork, before: Whitelist, after: Whitelist) -> None:
 
 
 def remove(uow: UnitOfWork, whitelist: Whitelist) -> None:
-    uow.delete(WhitelistModel(tenant=whitelist.tenant.key, whitelist_id=_name_key(whitelist.name)), versioned=False)
+    uow.delete(
+        WhitelistModel(tenant=whitelist.tenant.key, whitelist_id=_name_key(whitelist.name)), versioned=False
+    )
     uow.delete(_to_model(whitelist))
 
 
@@ -144,6 +150,7 @@ def list_for_tenant(tenant: TenantId) -> list[Whitelist]:
 
 # --- members (S3) --------------------------------------------------------------------------------
 
+
 def write_members(tenant: TenantId, whitelist_id: str, members: list[str]) -> str:
     """Store a sorted member list as a new object version; returns its VersionId (not yet in force)."""
     body = "\n".join(members).encode()
@@ -165,7 +172,11 @@ def read_members(whitelist: Whitelist) -> tuple[str, ...]:
 
 @lru_cache(maxsize=8)
 def _read_version(key: str, version_id: str) -> tuple[str, ...]:
-    body = client("s3").get_object(Bucket=settings().artifacts_bucket, Key=key, VersionId=version_id)["Body"].read()
+    body = (
+        client("s3")
+        .get_object(Bucket=settings().artifacts_bucket, Key=key, VersionId=version_id)["Body"]
+        .read()
+    )
     text = body.decode("utf-8")
     return tuple(text.split("\n")) if text else ()
 
@@ -178,4 +189,3 @@ def delete_members(whitelist: Whitelist) -> None:
     for entry in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
         if entry["Key"] == key:
             s3.delete_object(Bucket=bucket, Key=key, VersionId=entry["VersionId"])
-

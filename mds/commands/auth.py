@@ -33,11 +33,16 @@ def login(
     if endpoint:
         session.endpoint = endpoint.rstrip("/")
     api = MdsClient(session)
-    reply = api.request("POST", "/api/auth/login", body={"username": username, "password": password}, authenticated=False)
+    reply = api.request(
+        "POST", "/api/auth/login", body={"username": username, "password": password}, authenticated=False
+    )
     session.token, session.username = reply["token"], reply["username"]
     me = MdsClient(session).request("GET", "/api/me")
     if me["workspaces"]:
-        session.app_id, session.workspace_id = me["workspaces"][0]["appId"], me["workspaces"][0]["workspaceId"]
+        session.app_id, session.workspace_id = (
+            me["workspaces"][0]["appId"],
+            me["workspaces"][0]["workspaceId"],
+        )
     path = session.save()
     where = f" (default workspace {session.app_id}/{session.workspace_id})" if session.app_id else ""
     out.print(f"Logged in to {session.endpoint} as [bold]{username}[/bold]{where}; session saved to {path}")
@@ -59,4 +64,10 @@ def whoami(as_json: JsonOpt = False) -> None:
         show(me, as_json=True)
         return
     out.print(f"{me['principal']}{' (platform admin)' if me['isSuperuser'] else ''}")
-    show(me, as_json=False, columns=("appId", "workspaceId", "name", "role"), rows=me["workspaces"], title="Workspaces")
+    show(
+        me,
+        as_json=False,
+        columns=("appId", "workspaceId", "name", "role"),
+        rows=me["workspaces"],
+        title="Workspaces",
+    )

@@ -17,8 +17,12 @@ from mds.client import ApiError, MdsClient, Session
 out = Console()
 err = Console(stderr=True)
 
-AppOpt = Annotated[str | None, typer.Option("--app", help="appId (default: MDS_APP_ID or your login's workspace)")]
-WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", help="workspaceId (default: MDS_WORKSPACE_ID or login's)")]
+AppOpt = Annotated[
+    str | None, typer.Option("--app", help="appId (default: MDS_APP_ID or your login's workspace)")
+]
+WorkspaceOpt = Annotated[
+    str | None, typer.Option("--workspace", help="workspaceId (default: MDS_WORKSPACE_ID or login's)")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the raw JSON response")]
 
 
@@ -43,7 +47,9 @@ def api_command(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def show(data: Any, *, as_json: bool, columns: Iterable[str] = (), rows: list[dict] | None = None, title: str = "") -> None:
+def show(
+    data: Any, *, as_json: bool, columns: Iterable[str] = (), rows: list[dict] | None = None, title: str = ""
+) -> None:
     console = Console()  # created per call: picks up the terminal width (COLUMNS) of this run
     if as_json or rows is None:
         console.print_json(json.dumps(data))

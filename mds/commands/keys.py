@@ -22,8 +22,11 @@ def create(
 ) -> None:
     """Create an AccessKey pair. The secret is shown this once only."""
     api = client()
-    data = api.request("POST", api.workspace_path(app_id, workspace_id, "/access-keys"),
-                       body={"role": role, "description": description})
+    data = api.request(
+        "POST",
+        api.workspace_path(app_id, workspace_id, "/access-keys"),
+        body={"role": role, "description": description},
+    )
     if as_json:
         show(data, as_json=True)
         return
@@ -38,8 +41,12 @@ def list_keys(app_id: AppOpt = None, workspace_id: WorkspaceOpt = None, as_json:
     """List the workspace's AccessKeys (never their secrets)."""
     api = client()
     data = api.request("GET", api.workspace_path(app_id, workspace_id, "/access-keys"))
-    show(data, as_json=as_json, columns=("accessKeyId", "role", "status", "description", "createdAt", "createdBy"),
-         rows=data["accessKeys"])
+    show(
+        data,
+        as_json=as_json,
+        columns=("accessKeyId", "role", "status", "description", "createdAt", "createdBy"),
+        rows=data["accessKeys"],
+    )
 
 
 @app.command("revoke")

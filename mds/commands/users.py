@@ -26,8 +26,11 @@ def create(
     if password is None:
         password = typer.prompt("Password for the new user", hide_input=True, confirmation_prompt=True)
     api = client()
-    data = api.request("POST", api.workspace_path(app_id, workspace_id, "/users"),
-                       body={"username": username, "password": password, "role": role})
+    data = api.request(
+        "POST",
+        api.workspace_path(app_id, workspace_id, "/users"),
+        body={"username": username, "password": password, "role": role},
+    )
     out.print(f"Created user {data['username']} as {data['role']} in {data['appId']}/{data['workspaceId']}.")
 
 
@@ -45,7 +48,9 @@ def list_users(app_id: AppOpt = None, workspace_id: WorkspaceOpt = None, as_json
 def set_role(username: str, role: RoleOpt, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
     """Change a user's role in the workspace."""
     api = client()
-    data = api.request("PUT", api.workspace_path(app_id, workspace_id, f"/users/{username}"), body={"role": role})
+    data = api.request(
+        "PUT", api.workspace_path(app_id, workspace_id, f"/users/{username}"), body={"role": role}
+    )
     out.print(f"{data['username']} is now {data['role']}.")
 
 

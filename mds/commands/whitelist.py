@@ -13,7 +13,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from mds.client import ApiError
 from mds.commands.common import AppOpt, JsonOpt, WorkspaceOpt, api_command, client, out, show
 
-app = typer.Typer(help="Whitelists: user-ID lists and regex lists that gray releases target.", no_args_is_help=True)
+app = typer.Typer(
+    help="Whitelists: user-ID lists and regex lists that gray releases target.", no_args_is_help=True
+)
 
 IdsArg = Annotated[list[str], typer.Argument(help="user IDs (each may hold several, comma-separated)")]
 
@@ -21,8 +23,10 @@ IdsArg = Annotated[list[str], typer.Argument(help="user IDs (each may hold sever
 def _report(data: dict[str, Any], verb: str) -> None:
     changed = data.get("added", data.get("removed", 0))
     unchanged = data.get("alreadyPresent", data.get("notPresent", 0))
-    out.print(f"{verb} {changed}, unchanged {unchanged}, rejected {data.get('rejectedCount', 0)}; "
-              f"the list now has {data['count']} IDs.")
+    out.print(
+        f"{verb} {changed}, unchanged {unchanged}, rejected {data.get('rejectedCount', 0)}; "
+        f"the list now has {data['count']} IDs."
+    )
     for r in data.get("rejected", [])[:20]:
         out.print(f"  line {r['line']}: {r['reason']} ({r['value'][:40]})")
 
@@ -33,7 +37,9 @@ def create(
     name: str,
     kind: Annotated[str, typer.Option("--type", help="normal | regex")] = "normal",
     ids: Annotated[str | None, typer.Option("--ids", help="initial IDs, comma/newline separated")] = None,
-    pattern: Annotated[list[str] | None, typer.Option("--pattern", help="a regex (repeat for several)")] = None,
+    pattern: Annotated[
+        list[str] | None, typer.Option("--pattern", help="a regex (repeat for several)")
+    ] = None,
     app_id: AppOpt = None,
     workspace_id: WorkspaceOpt = None,
 ) -> None:
@@ -50,11 +56,18 @@ def create(
 
 @app.command("list")
 @api_command
-def list_whitelists(app_id: AppOpt = None, workspace_id: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+def list_whitelists(
+    app_id: AppOpt = None, workspace_id: WorkspaceOpt = None, as_json: JsonOpt = False
+) -> None:
     """List the workspace's whitelists."""
     api = client()
     data = api.request("GET", api.workspace_path(app_id, workspace_id, "/whitelists"))
-    show(data, as_json=as_json, columns=("whitelistId", "name", "type", "count", "updatedAt"), rows=data["whitelists"])
+    show(
+        data,
+        as_json=as_json,
+        columns=("whitelistId", "name", "type", "count", "updatedAt"),
+        rows=data["whitelists"],
+    )
 
 
 @app.command("add")
@@ -62,8 +75,11 @@ def list_whitelists(app_id: AppOpt = None, workspace_id: WorkspaceOpt = None, as
 def add(whitelist_id: str, ids: IdsArg, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
     """Add user IDs."""
     api = client()
-    data = api.request("POST", api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/members"),
-                       body={"ids": "\n".join(ids)})
+    data = api.request(
+        "POST",
+        api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/members"),
+        body={"ids": "\n".join(ids)},
+    )
     _report(data, "added")
 
 
@@ -72,8 +88,11 @@ def add(whitelist_id: str, ids: IdsArg, app_id: AppOpt = None, workspace_id: Wor
 def remove(whitelist_id: str, ids: IdsArg, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
     """Remove user IDs."""
     api = client()
-    data = api.request("POST", api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/members/remove"),
-                       body={"ids": "\n".join(ids)})
+    data = api.request(
+        "POST",
+        api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/members/remove"),
+        body={"ids": "\n".join(ids)},
+    )
     _report(data, "removed")
 
 
@@ -81,15 +100,20 @@ def remove(whitelist_id: str, ids: IdsArg, app_id: AppOpt = None, workspace_id: 
 @api_command
 def import_file(
     whitelist_id: str,
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="text file of IDs")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="text file of IDs")
+    ],
     wait: Annotated[float, typer.Option("--wait", help="seconds to wait for processing")] = 120.0,
     app_id: AppOpt = None,
     workspace_id: WorkspaceOpt = None,
 ) -> None:
-    """Import a file of IDs (one per line or comma-separated): uploaded straight to storage, then applied whole."""
+    """Import a file of IDs (one per line or comma-separated); it is applied whole or not at all."""
     api = client()
-    token = api.request("POST", api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/imports"),
-                        body={"filename": file.name})
+    token = api.request(
+        "POST",
+        api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/imports"),
+        body={"filename": file.name},
+    )
     _upload(token["post"], file)
     status_path = api.workspace_path(app_id, workspace_id, f"/uploads/{token['uploadId']}")
     deadline = time.monotonic() + wait
@@ -148,8 +172,13 @@ def show_whitelist(
     base = api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}")
     meta = api.request("GET", base)
     if meta["type"] == "regex":
-        show(meta, as_json=as_json, columns=("pattern",), rows=[{"pattern": p} for p in meta["patterns"]],
-             title=f"{meta['name']} (regex)")
+        show(
+            meta,
+            as_json=as_json,
+            columns=("pattern",),
+            rows=[{"pattern": p} for p in meta["patterns"]],
+            title=f"{meta['name']} (regex)",
+        )
         return
     page = api.request("GET", base + "/members", query={"q": search, "limit": limit})
     if as_json:

@@ -27,5 +27,7 @@ def create(
     name: Annotated[str, typer.Option("--name", help="display name")],
 ) -> None:
     """Create a workspace (platform admins only); you become its admin."""
-    data = client().request("POST", "/api/workspaces", body={"appId": app_id, "workspaceId": workspace_id, "name": name})
+    data = client().request(
+        "POST", "/api/workspaces", body={"appId": app_id, "workspaceId": workspace_id, "name": name}
+    )
     out.print(f"Created workspace {data['appId']}/{data['workspaceId']}.")

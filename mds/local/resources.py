@@ -214,7 +214,10 @@ def _ensure_ttl(dynamodb: Any, table: Resource, log: Log) -> None:
         return
     dynamodb.update_time_to_live(
         TableName=table.name,
-        TimeToLiveSpecification={"AttributeName": wanted["AttributeName"], "Enabled": bool(wanted["Enabled"])},
+        TimeToLiveSpecification={
+            "AttributeName": wanted["AttributeName"],
+            "Enabled": bool(wanted["Enabled"]),
+        },
     )
     log(f"set TTL on table {table.name} ({wanted['AttributeName']})")
 
@@ -269,23 +272,26 @@ def _queue_notifications(wanted: dict[str, Any]) -> list[dict[str, Any]]:
         config: dict[str, Any] = {"QueueArn": item["Queue"], "Events": [item["Event"]]}
         rules = item.get("Filter", {}).get("S3Key", {}).get("Rules")
         if rules:
-            config["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
+            config["Filter"] = {
+                "Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}
+            }
         configs.append(config)
     return configs
 
 
-def _comparable_notifications(configs: list[dict[str, Any]]) -> Any:
-    return _canonical(
-        [
+def _comparable_notifications(configs: list[dict[str, Any]]) -> list[str]:
+    return sorted(
+        _canonical(
             {
                 "QueueArn": c["QueueArn"],
                 "Events": sorted(c["Events"]),
                 "Rules": sorted(
-                    (r["Name"].lower(), r["Value"]) for r in c.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+                    (r["Name"].lower(), r["Value"])
+                    for r in c.get("Filter", {}).get("Key", {}).get("FilterRules", [])
                 ),
             }
-            for c in configs
-        ]
+        )
+        for c in configs
     )
 
 

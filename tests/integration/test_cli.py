@@ -38,7 +38,10 @@ def test_login_with_bootstrap_file_then_manage_users_and_keys(mds, demo, tmp_pat
 
     mds("users", "create", "release.bob", "--role", "release_manager", "--password", "bob-password-1")
     listed = json.loads(mds("users", "list", "--json").stdout)
-    assert {u["username"]: u["role"] for u in listed["users"]} == {"admin": "admin", "release.bob": "release_manager"}
+    assert {u["username"]: u["role"] for u in listed["users"]} == {
+        "admin": "admin",
+        "release.bob": "release_manager",
+    }
 
     created = json.loads(mds("keys", "create", "--role", "viewer", "--description", "CI", "--json").stdout)
     assert created["accessKeySecret"]

@@ -67,7 +67,9 @@ def test_expired_token_is_401(api, demo, monkeypatch):
 
 
 def test_create_user_then_log_in_as_them(admin, demo):
-    reply = admin.post(ws_path(demo, "/users"), {"username": "qa.lead", "password": "a-long-password", "role": "viewer"})
+    reply = admin.post(
+        ws_path(demo, "/users"), {"username": "qa.lead", "password": "a-long-password", "role": "viewer"}
+    )
     assert reply.status == 201, reply.body
     assert reply.body["role"] == "viewer"
     token = admin.login("qa.lead", "a-long-password")
@@ -88,11 +90,23 @@ def test_duplicate_user_is_409_and_nothing_changes(admin, demo):
     ("body", "field", "rule"),
     [
         ({"username": "x1y", "password": "a-long-password"}, "role", "is required"),
-        ({"username": "x1y", "password": "a-long-password", "role": "viewer", "extra": 1}, "extra", "is not a known field"),
+        (
+            {"username": "x1y", "password": "a-long-password", "role": "viewer", "extra": 1},
+            "extra",
+            "is not a known field",
+        ),
         ({"username": 12, "password": "a-long-password", "role": "viewer"}, "username", "must be a string"),
-        ({"username": "x1y", "password": "short", "role": "viewer"}, "password", "must be 10-256 characters long"),
+        (
+            {"username": "x1y", "password": "short", "role": "viewer"},
+            "password",
+            "must be 10-256 characters long",
+        ),
         ({"username": "x1y", "password": "a-long-password", "role": "owner"}, "role", "must be one of"),
-        ({"username": "BAD NAME", "password": "a-long-password", "role": "viewer"}, "username", "3-64 characters"),
+        (
+            {"username": "BAD NAME", "password": "a-long-password", "role": "viewer"},
+            "username",
+            "3-64 characters",
+        ),
     ],
 )
 def test_bad_bodies_name_the_field(admin, demo, body, field, rule):
@@ -117,10 +131,14 @@ def test_malformed_json_and_oversized_bodies(admin, demo, monkeypatch):
 
 
 def test_viewer_cannot_manage_users_and_the_attempt_is_audited(admin, demo):
-    admin.post(ws_path(demo, "/users"), {"username": "viewer1", "password": "a-long-password", "role": "viewer"})
+    admin.post(
+        ws_path(demo, "/users"), {"username": "viewer1", "password": "a-long-password", "role": "viewer"}
+    )
     viewer_token = admin.login("viewer1", "a-long-password")
     reply = admin.post(
-        ws_path(demo, "/users"), {"username": "sneaky", "password": "a-long-password", "role": "admin"}, token=viewer_token
+        ws_path(demo, "/users"),
+        {"username": "sneaky", "password": "a-long-password", "role": "admin"},
+        token=viewer_token,
     )
     assert reply.status == 403
     assert reply.body["code"] == "Forbidden.AccessDenied"
@@ -135,7 +153,10 @@ def test_viewer_cannot_manage_users_and_the_attempt_is_audited(admin, demo):
 def test_other_tenants_are_invisible(admin, demo):
     created = admin.post("/api/workspaces", {"appId": "OTHER_APP", "workspaceId": "prod", "name": "Other"})
     assert created.status == 201
-    admin.post("/api/apps/OTHER_APP/workspaces/prod/users", {"username": "other.admin", "password": "a-long-password", "role": "admin"})
+    admin.post(
+        "/api/apps/OTHER_APP/workspaces/prod/users",
+        {"username": "other.admin", "password": "a-long-password", "role": "admin"},
+    )
     other = admin.login("other.admin", "a-long-password")
     # an existing workspace they have no role in looks exactly like one that does not exist
     existing = admin.get(ws_path(demo, "/users"), token=other)
@@ -145,15 +166,26 @@ def test_other_tenants_are_invisible(admin, demo):
     key = admin.post(ws_path(demo, "/access-keys"), {"role": "viewer"}).body["accessKeyId"]
     # revoking the demo tenant's key from inside another tenant is a 404, and the key stays active
     assert admin.post(f"/api/apps/OTHER_APP/workspaces/prod/access-keys/{key}/revoke").status == 404
-    assert [k["status"] for k in admin.get(ws_path(demo, "/access-keys")).body["accessKeys"] if k["accessKeyId"] == key] == ["active"]
+    assert [
+        k["status"]
+        for k in admin.get(ws_path(demo, "/access-keys")).body["accessKeys"]
+        if k["accessKeyId"] == key
+    ] == ["active"]
 
 
 def test_only_superusers_create_workspaces(admin, demo):
-    admin.post(ws_path(demo, "/users"), {"username": "plain.admin", "password": "a-long-password", "role": "admin"})
+    admin.post(
+        ws_path(demo, "/users"), {"username": "plain.admin", "password": "a-long-password", "role": "admin"}
+    )
     token = admin.login("plain.admin", "a-long-password")
     reply = admin.post("/api/workspaces", {"appId": "X1", "workspaceId": "w", "name": "x"}, token=token)
     assert reply.status == 403
-    assert admin.post("/api/workspaces", {"appId": demo["appId"], "workspaceId": demo["workspaceId"], "name": "dup"}).status == 409
+    assert (
+        admin.post(
+            "/api/workspaces", {"appId": demo["appId"], "workspaceId": demo["workspaceId"], "name": "dup"}
+        ).status
+        == 409
+    )
 
 
 def test_access_keys_secret_shown_once_and_revocable(admin, demo):
@@ -172,7 +204,9 @@ def test_access_keys_secret_shown_once_and_revocable(admin, demo):
 
 
 def test_audit_records_before_and_after(admin, demo):
-    admin.post(ws_path(demo, "/users"), {"username": "promo", "password": "a-long-password", "role": "viewer"})
+    admin.post(
+        ws_path(demo, "/users"), {"username": "promo", "password": "a-long-password", "role": "viewer"}
+    )
     changed = admin.put(ws_path(demo, "/users/promo"), {"role": "release_manager"})
     assert changed.status == 200 and changed.body["version"] == 2
     entries = admin.get(ws_path(demo, "/audit?entityType=user&entityId=promo")).body["entries"]
@@ -186,7 +220,9 @@ def test_audit_records_before_and_after(admin, demo):
 
 def test_audit_filters_by_time_and_pages(admin, demo):
     for n in range(5):
-        admin.post(ws_path(demo, "/users"), {"username": f"user{n}", "password": "a-long-password", "role": "viewer"})
+        admin.post(
+            ws_path(demo, "/users"), {"username": f"user{n}", "password": "a-long-password", "role": "viewer"}
+        )
     first = admin.get(ws_path(demo, "/audit?entityType=user&limit=2")).body
     assert len(first["entries"]) == 2 and first["nextCursor"]
     second = admin.get(ws_path(demo, f"/audit?entityType=user&limit=2&cursor={first['nextCursor']}")).body
@@ -240,7 +276,9 @@ def test_admin_cannot_lock_themselves_out(admin, demo):
 
 
 def test_remove_user(admin, demo):
-    admin.post(ws_path(demo, "/users"), {"username": "leaver", "password": "a-long-password", "role": "viewer"})
+    admin.post(
+        ws_path(demo, "/users"), {"username": "leaver", "password": "a-long-password", "role": "viewer"}
+    )
     token = admin.login("leaver", "a-long-password")
     assert admin.delete(ws_path(demo, "/users/leaver")).status == 204
     assert admin.get(ws_path(demo), token=token).status == 404

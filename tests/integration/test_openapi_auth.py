@@ -19,13 +19,17 @@ from tests.sdk_capture import no_proxy_env
 
 
 def _tea(endpoint: str, key_id: str, secret: str, **extra) -> Client:
-    return Client(Config(access_key_id=key_id, access_key_secret=secret, endpoint=endpoint, protocol="http", **extra))
+    return Client(
+        Config(access_key_id=key_id, access_key_secret=secret, endpoint=endpoint, protocol="http", **extra)
+    )
 
 
 def _list_apps(client: Client, demo) -> None:
     with no_proxy_env():
         client.list_mcube_nebula_apps(
-            models.ListMcubeNebulaAppsRequest(app_id=demo["appId"], workspace_id=demo["workspaceId"], page_num=1, page_size=10)
+            models.ListMcubeNebulaAppsRequest(
+                app_id=demo["appId"], workspace_id=demo["workspaceId"], page_num=1, page_size=10
+            )
         )
 
 
@@ -38,7 +42,9 @@ def _code(call) -> tuple[str, int]:
 def test_valid_signature_passes_auth(http_endpoint, demo):
     # No product action is registered by the foundation: getting past authentication to the
     # action lookup proves the signature, key and nonce checks all accepted the SDK's request.
-    code, status = _code(lambda: _list_apps(_tea(http_endpoint, demo["accessKeyId"], demo["accessKeySecret"]), demo))
+    code, status = _code(
+        lambda: _list_apps(_tea(http_endpoint, demo["accessKeyId"], demo["accessKeySecret"]), demo)
+    )
     assert code == "InvalidAction.NotFound"
 
 
@@ -67,7 +73,9 @@ def test_unknown_key(http_endpoint, demo):
 def test_revoked_key(http_endpoint, demo, admin):
     created = admin.post(ws_path(demo, "/access-keys"), {"role": "viewer"}).body
     admin.post(ws_path(demo, f"/access-keys/{created['accessKeyId']}/revoke"))
-    code, _ = _code(lambda: _list_apps(_tea(http_endpoint, created["accessKeyId"], created["accessKeySecret"]), demo))
+    code, _ = _code(
+        lambda: _list_apps(_tea(http_endpoint, created["accessKeyId"], created["accessKeySecret"]), demo)
+    )
     assert code == "InvalidAccessKeyId.Inactive"
 
 
@@ -84,9 +92,18 @@ def _signed(endpoint, demo, *, now: datetime, nonce: str | None = None, version=
 
     body = f"AppId={demo['appId']}&WorkspaceId={demo['workspaceId']}".encode()
     headers = sign_acs3(
-        "POST", endpoint, "/", {}, {"content-type": "application/x-www-form-urlencoded"}, body,
-        demo["accessKeyId"], demo["accessKeySecret"], now=now, nonce=nonce or uuid.uuid4().hex,
-        action="ListMcubeNebulaApps", version=version,
+        "POST",
+        endpoint,
+        "/",
+        {},
+        {"content-type": "application/x-www-form-urlencoded"},
+        body,
+        demo["accessKeyId"],
+        demo["accessKeySecret"],
+        now=now,
+        nonce=nonce or uuid.uuid4().hex,
+        action="ListMcubeNebulaApps",
+        version=version,
     )
     return headers, body
 
@@ -124,8 +141,18 @@ def test_access_key_signs_console_rest_calls(http_endpoint, demo):
 
     path = ws_path(demo, "/users")
     headers = sign_acs3(
-        "GET", http_endpoint, path, {}, {}, b"", demo["accessKeyId"], demo["accessKeySecret"],
-        now=datetime.now(UTC), nonce=uuid.uuid4().hex, action="Console", version="2020-10-28",
+        "GET",
+        http_endpoint,
+        path,
+        {},
+        {},
+        b"",
+        demo["accessKeyId"],
+        demo["accessKeySecret"],
+        now=datetime.now(UTC),
+        nonce=uuid.uuid4().hex,
+        action="Console",
+        version="2020-10-28",
     )
     host, port = http_endpoint.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=10)

@@ -10,7 +10,9 @@ from tests.conftest import ws_path
 
 
 def _receive(sqs, url):
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+        "Messages", []
+    )
     return [m for m in messages if "s3:TestEvent" not in m["Body"]]
 
 
@@ -40,11 +42,11 @@ def _deliver(messages):
 def test_upload_round_trip(admin, demo, aws):
     import boto3
 
-    reply = admin.post(ws_path(demo, "/uploads"), {"purpose": "whitelist", "filename": "users.txt"})
+    reply = admin.post(ws_path(demo, "/uploads"), {"purpose": "icon", "filename": "icon.png"})
     assert reply.status == 201, reply.body
     token = reply.body
     assert token["status"] == "pending"
-    files = {"file": ("users.txt", b"u1\nu2\n")}
+    files = {"file": ("icon.png", b"u1\nu2\n")}
     posted = requests.post(token["post"]["url"], data=token["post"]["fields"], files=files, timeout=10)
     assert posted.status_code in (200, 204), posted.text
 
@@ -72,7 +74,11 @@ def test_upload_policy_pins_key_and_size(admin, demo, aws):
 
 def test_oversized_object_written_around_the_policy_is_marked_failed(admin, demo, aws):
     token = admin.post(ws_path(demo, "/uploads"), {"purpose": "rsa-key", "filename": "key.pem"}).body
-    body = {"Records": [{"eventTime": "t", "s3": {"object": {"key": token["objectKey"], "size": 10**6, "eTag": "e"}}}]}
+    body = {
+        "Records": [
+            {"eventTime": "t", "s3": {"object": {"key": token["objectKey"], "size": 10**6, "eTag": "e"}}}
+        ]
+    }
     _deliver([{"MessageId": "1", "ReceiptHandle": "r", "Body": json.dumps(body)}])
     status = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
     assert status["status"] == "failed" and "limit" in status["error"]
@@ -81,16 +87,22 @@ def test_oversized_object_written_around_the_policy_is_marked_failed(admin, demo
 def test_bad_upload_requests_name_the_field(admin, demo):
     bad = admin.post(ws_path(demo, "/uploads"), {"purpose": "movie", "filename": "a.mp4"})
     assert bad.status == 400 and bad.body["field"] == "purpose"
-    bad = admin.post(ws_path(demo, "/uploads"), {"purpose": "whitelist", "filename": "../etc/passwd.txt"})
+    bad = admin.post(ws_path(demo, "/uploads"), {"purpose": "icon", "filename": "../etc/passwd.png"})
     assert bad.status == 400 and bad.body["field"] == "filename"
-    bad = admin.post(ws_path(demo, "/uploads"), {"purpose": "whitelist", "filename": "list.exe"})
+    bad = admin.post(ws_path(demo, "/uploads"), {"purpose": "icon", "filename": "icon.exe"})
     assert bad.status == 400 and "must end with" in bad.body["message"]
+    bad = admin.post(ws_path(demo, "/uploads"), {"purpose": "whitelist", "filename": "ids.txt"})
+    assert bad.status == 400 and "whitelist import endpoint" in bad.body["message"]
 
 
 def test_events_for_unknown_objects_are_ignored_and_garbage_raises(aws):
     import pytest
 
-    body = {"Records": [{"eventTime": "t", "s3": {"object": {"key": "uploads/A/w/nope/x.txt", "size": 1, "eTag": "e"}}}]}
+    body = {
+        "Records": [
+            {"eventTime": "t", "s3": {"object": {"key": "uploads/A/w/nope/x.txt", "size": 1, "eTag": "e"}}}
+        ]
+    }
     _deliver([{"MessageId": "1", "ReceiptHandle": "r", "Body": json.dumps(body)}])  # no error: nothing to do
     with pytest.raises(ValueError):
         _deliver([{"MessageId": "2", "ReceiptHandle": "r", "Body": "not json"}])

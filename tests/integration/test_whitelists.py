@@ -41,9 +41,13 @@ def test_members_page_and_search(admin, demo):
     wid = _create(admin, demo, name="big", ids=ids).body["whitelistId"]
     first = admin.get(ws_path(demo, f"/whitelists/{wid}/members?limit=100")).body
     assert first["ids"][0] == "user000" and len(first["ids"]) == 100 and first["count"] == 250
-    second = admin.get(ws_path(demo, f"/whitelists/{wid}/members?limit=100&cursor={first['nextCursor']}")).body
+    second = admin.get(
+        ws_path(demo, f"/whitelists/{wid}/members?limit=100&cursor={first['nextCursor']}")
+    ).body
     assert second["ids"][0] == "user100"
-    third = admin.get(ws_path(demo, f"/whitelists/{wid}/members?limit=100&cursor={second['nextCursor']}")).body
+    third = admin.get(
+        ws_path(demo, f"/whitelists/{wid}/members?limit=100&cursor={second['nextCursor']}")
+    ).body
     assert len(third["ids"]) == 50 and third["nextCursor"] is None
     found = admin.get(ws_path(demo, f"/whitelists/{wid}/members?q=user24")).body["ids"]
     assert found == [f"user{n}" for n in range(240, 250)]
@@ -62,9 +66,15 @@ def test_regex_lists_validate_patterns(admin, demo):
     assert ok.status == 201, ok.body
     wid = ok.body["whitelistId"]
     assert admin.get(ws_path(demo, f"/whitelists/{wid}/members/staff_42")).body["member"] is True
-    assert admin.get(ws_path(demo, f"/whitelists/{wid}/members/staff_42x")).body["member"] is False  # whole ID
+    assert (
+        admin.get(ws_path(demo, f"/whitelists/{wid}/members/staff_42x")).body["member"] is False
+    )  # whole ID
     bad = _create(admin, demo, name="r2", type="regex", patterns=["ok", "(unclosed"])
-    assert bad.status == 400 and bad.body["field"] == "patterns[1]" and "not a valid regular expression" in bad.body["message"]
+    assert (
+        bad.status == 400
+        and bad.body["field"] == "patterns[1]"
+        and "not a valid regular expression" in bad.body["message"]
+    )
     evil = _create(admin, demo, name="r3", type="regex", patterns=[r"(a|aa)+$"])
     assert evil.status == 400 and "catastrophic backtracking" in evil.body["message"]
     many = _create(admin, demo, name="r4", type="regex", patterns=[f"p{n}" for n in range(21)])
@@ -80,12 +90,19 @@ def test_import_file_through_presigned_post(admin, demo, aws):
     token = admin.post(ws_path(demo, f"/whitelists/{wid}/imports"), {"filename": "ids.csv"}).body
     assert token["subject"] == wid
     content = "existing\n" + "\n".join(f"id{n}" for n in range(1000)) + "\n" + "y" * 200 + "\n"
-    requests.post(token["post"]["url"], data=token["post"]["fields"], files={"file": ("ids.csv", content.encode())}, timeout=10)
+    requests.post(
+        token["post"]["url"],
+        data=token["post"]["fields"],
+        files={"file": ("ids.csv", content.encode())},
+        timeout=10,
+    )
     _deliver(_receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
     upload = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
     assert upload["status"] == "processed", upload
     assert upload["result"]["added"] == 1000 and upload["result"]["alreadyPresent"] == 1
-    assert upload["result"]["rejected"] == [{"line": 1002, "value": "y" * 160, "reason": "longer than 128 characters"}]
+    assert upload["result"]["rejected"] == [
+        {"line": 1002, "value": "y" * 160, "reason": "longer than 128 characters"}
+    ]
     assert admin.get(ws_path(demo, f"/whitelists/{wid}")).body["count"] == 1001
     log = admin.get(ws_path(demo, f"/audit?entityType=whitelist&entityId={wid}")).body["entries"]
     assert log[0]["action"] == "whitelist.import" and log[0]["actor"] == "user:admin"
@@ -94,7 +111,12 @@ def test_import_file_through_presigned_post(admin, demo, aws):
 def test_import_of_a_binary_file_changes_nothing(admin, demo, aws):
     wid = _create(admin, demo, name="bin", ids="a,b").body["whitelistId"]
     token = admin.post(ws_path(demo, f"/whitelists/{wid}/imports"), {"filename": "ids.txt"}).body
-    requests.post(token["post"]["url"], data=token["post"]["fields"], files={"file": ("ids.txt", b"\x89PNG\x00\x01")}, timeout=10)
+    requests.post(
+        token["post"]["url"],
+        data=token["post"]["fields"],
+        files={"file": ("ids.txt", b"\x89PNG\x00\x01")},
+        timeout=10,
+    )
     _deliver(_receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
     upload = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
     assert upload["status"] == "failed" and "not a text file" in upload["error"]
@@ -118,7 +140,9 @@ def test_concurrent_additions_both_land(aws, demo):
 
 def test_viewer_reads_but_cannot_change(admin, demo):
     wid = _create(admin, demo, name="ro", ids="a").body["whitelistId"]
-    admin.post(ws_path(demo, "/users"), {"username": "viewer2", "password": "a-long-password", "role": "viewer"})
+    admin.post(
+        ws_path(demo, "/users"), {"username": "viewer2", "password": "a-long-password", "role": "viewer"}
+    )
     token = admin.login("viewer2", "a-long-password")
     assert admin.get(ws_path(demo, f"/whitelists/{wid}"), token=token).status == 200
     assert admin.post(ws_path(demo, f"/whitelists/{wid}/members"), {"ids": "b"}, token=token).status == 403

@@ -25,7 +25,9 @@ def test_model_matches_template(model, monkeypatch):
     declared = TABLES[name]
     schema = model._get_schema()
     assert _keys(schema["key_schema"]) == _keys(declared["KeySchema"])
-    declared_gsis = {g["IndexName"]: _keys(g["KeySchema"]) for g in declared.get("GlobalSecondaryIndexes", [])}
+    declared_gsis = {
+        g["IndexName"]: _keys(g["KeySchema"]) for g in declared.get("GlobalSecondaryIndexes", [])
+    }
     model_gsis = {g["index_name"]: _keys(g["key_schema"]) for g in schema["global_secondary_indexes"]}
     assert model_gsis == declared_gsis
 

@@ -55,7 +55,9 @@ def test_token_from_another_key_is_refused():
 @given(st.binary(max_size=512), st.text(max_size=40))
 def test_secretbox_round_trip(plaintext, context):
     box = SecretBox(KEY)
-    assert box.open(box.seal(plaintext, purpose="p", context=context), purpose="p", context=context) == plaintext
+    assert (
+        box.open(box.seal(plaintext, purpose="p", context=context), purpose="p", context=context) == plaintext
+    )
 
 
 def test_secretbox_binds_context_and_purpose():

@@ -1,0 +1,138 @@
+"""The local stack as a user runs it: `python -m mds.cli local up` in a subprocess, on free ports,
+with a fresh data dir. Tests talk to it over HTTP only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from mds.local.runner import READY_PREFIX
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_environment() -> dict[str, str]:
+    """This shell's environment without what would point the stack elsewhere."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MDS_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mds.cli", "local", "up", *args],
+        cwd=PROJECT_DIR, env=child_environment(), capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+@dataclass
+class LocalStackProcess:
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    cdn_port: int = field(default_factory=free_port)
+    moto_port: int = field(default_factory=free_port)
+    output: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def cdn_url(self) -> str:
+        return f"http://127.0.0.1:{self.cdn_port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "mds.cli", "local", "up", "--data-dir", str(self.data_dir),
+            "--port", str(self.port), "--cdn-port", str(self.cdn_port), "--moto-port", str(self.moto_port),
+        ]  # fmt: skip
+        self.output.clear()
+        ready = threading.Event()
+        self.process = subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=child_environment(), text=True, bufsize=1,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+        def read(stream) -> None:  # drains the pipe for the whole run, so the child never blocks on it
+            for line in stream:
+                self.output.append(line.rstrip("\n"))
+                if line.startswith(READY_PREFIX):
+                    ready.set()
+            ready.set()  # EOF: the process ended
+
+        threading.Thread(target=read, args=(self.process.stdout,), daemon=True).start()
+        started = time.monotonic()
+        ready.wait(READY_TIMEOUT_SECONDS)
+        if not any(line.startswith(READY_PREFIX) for line in self.output):
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(
+                f"local stack not ready after {time.monotonic() - started:.0f}s "
+                f"(exit {self.process.returncode}):\n" + "\n".join(self.output)
+            )
+
+    def stop(self) -> int:
+        """SIGINT, like Ctrl-C; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail("local stack did not stop on SIGINT:\n" + "\n".join(self.output))
+
+    def restart(self) -> None:
+        code = self.stop()
+        assert code == 0, "\n".join(self.output)
+        self.start()
+
+    def aws(self, service: str):
+        import boto3
+
+        return boto3.client(
+            service, endpoint_url=self.moto_url, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
+
+
+@pytest.fixture
+def local_up():
+    """Runs `mds local up ARGS` to completion (for the ways it refuses to start)."""
+    return run_cli
+
+
+@pytest.fixture
+def unused_port():
+    return free_port
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory) -> LocalStackProcess:
+    stack = LocalStackProcess(data_dir=tmp_path_factory.mktemp("local-stack") / "data")
+    stack.start()
+    yield stack
+    code = stack.stop()
+    assert code == 0, "\n".join(stack.output)
