@@ -88,3 +88,22 @@ class MembersBody(Body):
 
 class ImportBody(Body):
     filename: str
+
+
+class CreateReleaseRuleBody(Body):
+    kind: str = Field(alias="type")
+    platform: str
+    name: str
+    value: str
+
+
+class UpdateReleaseRuleBody(Body):
+    kind: str | None = Field(default=None, alias="type")
+    platform: str | None = None
+    name: str | None = None
+    value: str | None = None
+    version: int | None = None
+
+
+class BatchDeleteBody(Body):
+    rule_ids: list[str]

@@ -8,7 +8,15 @@ from chalice import Blueprint
 
 from chalicelib.api.console import WORKSPACE, int_param
 from chalicelib.api.http import ApiRequest, endpoint
-from chalicelib.api.schemas import CreateWhitelistBody, ImportBody, MembersBody, UpdateWhitelistBody
+from chalicelib.api.schemas import (
+    BatchDeleteBody,
+    CreateReleaseRuleBody,
+    CreateWhitelistBody,
+    ImportBody,
+    MembersBody,
+    UpdateReleaseRuleBody,
+    UpdateWhitelistBody,
+)
 
 targeting = Blueprint(__name__)
 
@@ -106,3 +114,63 @@ def import_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # 
     return whitelists.request_import(
         request.caller, request.tenant, whitelistId, filename=request.body.filename
     )
+
+
+RULE = WORKSPACE + "/release-rules/{ruleId}"
+
+
+@endpoint(targeting, WORKSPACE + "/release-rules", methods=["GET"])
+def list_release_rules(request: ApiRequest) -> dict[str, Any]:
+    from chalicelib.services import release_rules
+
+    q = request.query
+    return {
+        "releaseRules": release_rules.list_rules(
+            request.caller,
+            request.tenant,
+            rule_type=q.get("type") or None,
+            platform=q.get("platform") or None,
+        )
+    }
+
+
+@endpoint(targeting, WORKSPACE + "/release-rules", methods=["POST"], body=CreateReleaseRuleBody, status=201)
+def create_release_rule(request: ApiRequest) -> dict[str, Any]:
+    from chalicelib.services import release_rules
+
+    b = request.body
+    return release_rules.create(
+        request.caller, request.tenant, rule_type=b.kind, platform=b.platform, name=b.name, value=b.value
+    )
+
+
+@endpoint(targeting, RULE, methods=["GET"])
+def get_release_rule(request: ApiRequest, ruleId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import release_rules
+
+    return release_rules.get(request.caller, request.tenant, ruleId)
+
+
+@endpoint(targeting, RULE, methods=["PUT"], body=UpdateReleaseRuleBody)
+def update_release_rule(request: ApiRequest, ruleId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import release_rules
+
+    b = request.body
+    changes = {"rule_type": b.kind, "platform": b.platform, "name": b.name, "value": b.value}
+    return release_rules.update(
+        request.caller, request.tenant, ruleId, changes=changes, expected_version=b.version
+    )
+
+
+@endpoint(targeting, RULE, methods=["DELETE"])
+def delete_release_rule(request: ApiRequest, ruleId: str) -> None:  # noqa: N803
+    from chalicelib.services import release_rules
+
+    release_rules.delete(request.caller, request.tenant, [ruleId])
+
+
+@endpoint(targeting, WORKSPACE + "/release-rules/batch-delete", methods=["POST"], body=BatchDeleteBody)
+def batch_delete_release_rules(request: ApiRequest) -> dict[str, Any]:
+    from chalicelib.services import release_rules
+
+    return release_rules.delete(request.caller, request.tenant, request.body.rule_ids)

@@ -100,3 +100,21 @@ def test_whitelist_commands(mds, demo, tmp_path):
     assert bad.exit_code == 1 and "patterns[0]" in bad.output
     mds("whitelist", "delete", "1")
     assert "NotFound" in mds("whitelist", "show", "1", ok=False).output
+
+
+def test_rules_commands(mds, demo, tmp_path):
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(demo))
+    mds("login", "--bootstrap", str(bootstrap))
+    assert (
+        "Added rule 1"
+        in mds("rules", "add", "Shanghai", "Shanghai", "--type", "city", "--platform", "android").output
+    )
+    mds("rules", "add", "Wi-Fi", "wifi", "--type", "network")
+    assert "'Beijing'" in mds("rules", "update", "1", "--value", "Beijing").output
+    listed = json.loads(mds("rules", "list", "--json").stdout)["releaseRules"]
+    assert [(r["type"], r["value"]) for r in listed] == [("city", "Beijing"), ("network", "Wi-Fi")]
+    bad = mds("rules", "add", "x", "6G", "--type", "network", ok=False)
+    assert bad.exit_code == 1 and "field: value" in bad.output
+    assert "Deleted 1, 2" in mds("rules", "delete", "1", "2").output
+    assert json.loads(mds("rules", "list", "--json").stdout)["releaseRules"] == []
