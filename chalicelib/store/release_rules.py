@@ -64,7 +64,8 @@ def _claim(uow: UnitOfWork, tenant: TenantId, rule: ReleaseRule) -> None:
         _guard(tenant, rule),
         condition=ReleaseRuleModel.rule_id.does_not_exist(),
         on_conflict=Conflict(
-            f"a {rule.rule_type.value} rule for platform {rule.platform.value} with value {rule.value!r} already exists"
+            f"a {rule.rule_type.value} rule for platform {rule.platform.value} "
+            f"with value {rule.value!r} already exists"
         ),
     )
 

@@ -81,7 +81,8 @@ def update(
         "PUT", api.workspace_path(app_id, workspace_id, f"/release-rules/{rule_id}"), body=body
     )
     out.print(
-        f"Rule {data['ruleId']} is now {data['type']} {data['value']!r} ({data['platform']}), named {data['name']!r}."
+        f"Rule {data['ruleId']} is now {data['type']} {data['value']!r} ({data['platform']}), "
+        f"named {data['name']!r}."
     )
 
 
