@@ -775,4 +775,3 @@ def _parse_rollout(data: object, path: str) -> Rollout | None:
         return Rollout(basis_points, body["salt"])
     except ValidationError as exc:
         raise _reraise_at(path, exc) from None
-
