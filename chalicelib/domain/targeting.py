@@ -260,6 +260,10 @@ class Rule:
                 if self.type is RuleType.NETWORK and normalize_network(value) not in NETWORK_TOKENS:
                     raise ValidationError(f"values[{i}]", "must be one of: " + ", ".join(NETWORK_VALUES))
                 if self.type is RuleType.OS_VERSION:
+                    if not value[0].isdigit():  # a device OS version not starting with one is unknown
+                        raise ValidationError(
+                            f"values[{i}]", "an OS version must start with a number, e.g. 8.0"
+                        )
                     Version.parse(value, f"values[{i}]")
                 cleaned.append(value)
             values = tuple(cleaned)
@@ -545,6 +549,7 @@ class CompiledTarget:
         "whitelist_ids",
         "rollout",
         "_json",
+        "_canonical",
         "_platform",
         "_versions",
         "_checks",
@@ -553,28 +558,30 @@ class CompiledTarget:
     )
 
     def __init__(self, target: Target) -> None:
-        rules = sorted(
-            {json.dumps(d, sort_keys=True): d for d in (_canonical_rule(r) for r in target.rules)}.values(),
-            key=_rule_sort_key,
-        )
+        set_ = object.__setattr__
+        unique_rules = {json.dumps(d, sort_keys=True): d for d in map(_canonical_rule, target.rules)}
+        rules = sorted(unique_rules.values(), key=_rule_sort_key)
         client_versions = merge_ranges(target.client_versions)
         whitelist_ids = tuple(sorted(set(target.whitelist_ids)))
-        #: Public, read-only views (the manifests compute segments from ``client_versions``).
-        self.platform = target.platform
-        self.client_versions = client_versions
-        self.whitelist_ids = whitelist_ids
-        self.rollout = target.rollout
-        self._json = {
+        rollout = target.rollout
+        # Public, read-only views (the manifests compute segments from ``client_versions``).
+        set_(self, "platform", target.platform)
+        set_(self, "client_versions", client_versions)
+        set_(self, "whitelist_ids", whitelist_ids)
+        set_(self, "rollout", rollout)
+        body = {
             "schema": SCHEMA,
             "platform": target.platform.value,
             "clientVersions": [_canonical_range(r) for r in client_versions],
             "rules": rules,
             "whitelistIds": list(whitelist_ids),
-            "rollout": _rollout_json(target.rollout),
+            "rollout": _rollout_json(rollout),
         }
+        set_(self, "_json", body)
+        set_(self, "_canonical", json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
         # The evaluation plan, built from the canonical rules so JSON and behaviour cannot drift.
-        self._platform = None if target.platform is Platform.ALL else target.platform
-        self._versions = RangeSet(client_versions) if client_versions else None
+        set_(self, "_platform", None if target.platform is Platform.ALL else target.platform)
+        set_(self, "_versions", RangeSet(client_versions) if client_versions else None)
         checks = []
         for data in rules:
             rule_type, operation = RuleType(data["type"]), Operation(data["operation"])
@@ -586,13 +593,22 @@ class CompiledTarget:
             else:
                 container = frozenset(data["values"])
             checks.append((_DEVICE_KEY[rule_type], container, operation.is_positive))
-        self._checks = tuple(checks)
-        rollout = target.rollout
-        if rollout is None or rollout.basis_points >= BUCKETS:
-            self._basis_points = None  # everybody
-        else:
-            self._basis_points = rollout.basis_points
-        self._salt_prefix = "" if rollout is None else rollout.salt + ":"
+        set_(self, "_checks", tuple(checks))
+        everybody = rollout is None or rollout.basis_points >= BUCKETS
+        set_(self, "_basis_points", None if everybody else rollout.basis_points)  # type: ignore[union-attr]
+        set_(self, "_salt_prefix", "" if rollout is None else rollout.salt + ":")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"CompiledTarget is immutable (tried to set {name})")
+
+    def __eq__(self, other: object) -> bool:
+        """Equal iff the canonical JSON is equal (which implies the same behaviour)."""
+        if not isinstance(other, CompiledTarget):
+            return NotImplemented
+        return self._canonical == other._canonical
+
+    def __hash__(self) -> int:
+        return hash(self._canonical)
 
     def matches(self, device: Device, membership: WhitelistMembership | None = None) -> bool:
         """Whether ``device`` is targeted. ``membership`` is needed only when ``whitelist_ids`` is set.
@@ -600,6 +616,9 @@ class CompiledTarget:
         Raises:
             ValueError: the target references whitelists and no ``membership`` was given.
         """
+        whitelist_ids = self.whitelist_ids
+        if whitelist_ids and membership is None:  # fail on every call, not only when a device gets far
+            raise ValueError("this target references whitelists: pass a WhitelistMembership")
         platform = self._platform
         if platform is not None and device.platform is not platform:
             return False
@@ -619,15 +638,12 @@ class CompiledTarget:
             digest = _sha256((self._salt_prefix + identity).encode()).digest()
             if _from_bytes(digest[:8], "big") % BUCKETS >= basis_points:
                 return False
-        whitelist_ids = self.whitelist_ids
         if whitelist_ids:
-            if membership is None:
-                raise ValueError("this target references whitelists: pass a WhitelistMembership")
             identity = device.identity
             if not identity:
                 return False
             for whitelist_id in whitelist_ids:
-                if membership.contains(whitelist_id, identity):
+                if membership.contains(whitelist_id, identity):  # type: ignore[union-attr]
                     return True
             return False
         return True
@@ -653,7 +669,7 @@ class CompiledTarget:
         return cls(parse_target(data))
 
     def __repr__(self) -> str:
-        return f"CompiledTarget({json.dumps(self._json, sort_keys=True)})"
+        return f"CompiledTarget({self._canonical})"
 
 
 def compile_target(target: Target) -> CompiledTarget:

@@ -104,9 +104,9 @@ class Version:
 
 @dataclass(frozen=True, order=True, slots=True)
 class Cut:
-    """A point between versions: just below ``version`` (``above=False``) or just above it.
+    """A point between versions: just below ``version`` (``Cut.below(v)``) or just above it (``Cut.over(v)``).
 
-    Cuts sort along the version line; ``Cut(v, above=False) < v < Cut(v, above=True)``.
+    Cuts sort along the version line: ``Cut.below(v) < v < Cut.over(v)``.
     ``position`` is what sorts: ``(version.key, 0)`` below, ``(version.key, 2)`` above, so a version sits
     at ``(key, 1)`` between its two cuts.
     """

@@ -134,3 +134,34 @@ def published_shards(salt: str, ids: list[str]) -> dict[str, list[str]]:
     for values in shards.values():
         values.sort()
     return shards
+
+
+class ShardedMembership:
+    """Whitelist membership through the published form: salted hashes split into 256 shards.
+
+    This is what a device holds (one shard per list it needs) and what the server evaluates with, so
+    both answer from the same data. A lookup hashes the user once and probes one shard (~1/256 of the
+    list). In memory each hash is kept as a 64-bit fingerprint (hash bytes 1-8, right after the shard
+    byte): compact, so a large list stays cache-friendly; a false hit needs a 64-bit collision within
+    one shard (~2,000 entries for 500,000 IDs: odds ~1e-16).
+    """
+
+    def __init__(self) -> None:
+        self._lists: dict[str, tuple[bytes, dict[int, frozenset[int]]]] = {}
+
+    def add_list(self, whitelist_id: str, salt: str, shards: dict[str, list[str]]) -> None:
+        for shard, hashes in shards.items():
+            self.add_shard(whitelist_id, salt, shard, hashes)
+
+    def add_shard(self, whitelist_id: str, salt: str, shard: str, hashes: list[str]) -> None:
+        _salt, shards = self._lists.setdefault(whitelist_id, (f"{salt}:".encode(), {}))
+        shards[int(shard, 16)] = frozenset(int(h[:16], 16) for h in hashes)
+
+    def contains(self, whitelist_id: str, user_id: str) -> bool:
+        entry = self._lists.get(whitelist_id)
+        if entry is None:
+            return False
+        salt, shards = entry
+        digest = hashlib.sha256(salt + user_id.encode()).digest()
+        found = shards.get(digest[0])
+        return found is not None and int.from_bytes(digest[1:9], "big") in found
