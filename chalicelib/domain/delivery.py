@@ -1,0 +1,81 @@
+"""The one decision every delivery answer comes from: which release (if any) a device gets.
+
+A product (upgrade, H5, config, hotpatch) turns its live releases into ``Candidate``s, already in
+priority order. ``decide`` walks them and returns the first one the device matches. The device runs it
+on the candidates of its manifest segment; the dynamic check API runs it on the same candidates with
+server state. Entries that need server state (a time-window quota that must be claimed atomically)
+are ``dynamic``: without a ``claim`` function, ``decide`` stops there with ``NeedsServer`` — which is
+exactly when the device calls the dynamic API. So the two paths cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.targeting import CompiledTarget, Device, WhitelistMembership
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One release a device may get. ``payload`` is what the product answers with when it is chosen."""
+
+    id: str
+    target: CompiledTarget
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    dynamic: bool = False  # a server-side claim decides (time-window quota)
+    not_after: int | None = None  # epoch seconds; from then on the entry is ignored
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "target": self.target.to_json(), "payload": dict(self.payload)}
+        if self.dynamic:
+            data["dynamic"] = True
+        if self.not_after is not None:
+            data["notAfter"] = self.not_after
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Candidate:
+        return cls(
+            id=str(data["id"]),
+            target=CompiledTarget.from_json(data["target"]),
+            payload=dict(data.get("payload") or {}),
+            dynamic=bool(data.get("dynamic", False)),
+            not_after=int(data["notAfter"]) if data.get("notAfter") is not None else None,
+        )
+
+
+class NeedsServer(Exception):  # noqa: N818 - a signal, not a failure
+    """The first matching candidate needs a server-side claim: ask the dynamic API."""
+
+    def __init__(self, candidate: Candidate) -> None:
+        super().__init__(candidate.id)
+        self.candidate = candidate
+
+
+Claim = Callable[[Candidate], bool]
+
+
+def decide(
+    candidates: Sequence[Candidate],
+    device: Device,
+    membership: WhitelistMembership | None,
+    *,
+    now: int,
+    claim: Claim | None = None,
+) -> Candidate | None:
+    """The first candidate (in priority order) that is live at ``now``, matches ``device`` and, if it is
+    dynamic, is claimed. Raises ``NeedsServer`` at a dynamic candidate when ``claim`` is None."""
+    for candidate in candidates:
+        if candidate.not_after is not None and now >= candidate.not_after:
+            continue
+        if not candidate.target.matches(device, membership):
+            continue
+        if candidate.dynamic:
+            if claim is None:
+                raise NeedsServer(candidate)
+            if not claim(candidate):
+                continue
+        return candidate
+    return None
