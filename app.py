@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+from chalicelib.api.client import client
 from chalicelib.api.console import console
 from chalicelib.api.health import health
 from chalicelib.api.openapi import openapi
@@ -11,6 +12,7 @@ from chalicelib.events import handlers
 
 app = Chalice(app_name="mds")
 app.register_blueprint(health)
+app.register_blueprint(client)
 app.register_blueprint(console)
 app.register_blueprint(openapi)
 app.register_blueprint(targeting)
@@ -20,3 +22,4 @@ app.register_blueprint(targeting)
 # Lambda resolves handlers as "app.<name>", so each one is bound to a module-level name here.
 on_upload_event = app.on_sqs_message(queue=events_queue_name(), batch_size=1)(handlers.on_upload_event)
 housekeeping = app.schedule("rate(1 minute)", name="housekeeping")(handlers.housekeeping)
+reconcile = app.schedule("rate(1 minute)", name="reconcile")(handlers.reconcile)

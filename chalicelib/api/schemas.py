@@ -107,3 +107,19 @@ class UpdateReleaseRuleBody(Body):
 
 class BatchDeleteBody(Body):
     rule_ids: list[str]
+
+
+class CheckBody(Body):
+    """A device's context, as the reference client and the SDKs send it."""
+
+    app_id: str
+    workspace_id: str
+    platform: str
+    client_version: str | None = None
+    user_id: str | None = None
+    device_id: str | None = None
+    os_version: str | None = None
+    model: str | None = None
+    city: str | None = None
+    net_type: str | None = None
+    channel: str | None = None

@@ -38,3 +38,12 @@ def housekeeping(event: Any) -> None:
     deleted = ephemeral.sweep()
     if deleted:
         log(logging.INFO, "housekeeping", expiredItemsDeleted=deleted)
+
+
+def reconcile(event: Any) -> None:
+    """Every minute: rebuild published manifests from DynamoDB (drift, time windows that ended)."""
+    from chalicelib.services import publishing
+
+    changed = publishing.reconcile()
+    if changed:
+        log(logging.INFO, "reconciled", indexesChanged=changed)

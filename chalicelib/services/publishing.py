@@ -1,14 +1,89 @@
-"""Re-publishing the manifests a change affects. Services call ``changed`` after they commit."""
+"""Re-publishing what a change affects, coalesced; and the reconciler that rebuilds everything.
+
+``changed`` is called by services after they commit. Only one publisher works on a (tenant, product,
+platform) at a time (a lease in the publish state); a change that arrives meanwhile marks the state
+dirty and the lease holder publishes once more, so a burst of changes costs a couple of publications,
+not one each.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
+from chalicelib.logs import log
+
+LEASE_SECONDS = 30.0
 
 
-def changed(tenant: TenantId, product: str, platforms: tuple[Platform, ...] = (Platform.ANDROID, Platform.IOS)) -> None:
-    """A committed change may alter what devices of ``product`` on ``platforms`` get: re-publish them.
+def changed(
+    tenant: TenantId, product: str, platforms: tuple[Platform, ...] = (Platform.ANDROID, Platform.IOS)
+) -> None:
+    """A committed change may alter what devices of ``product`` on ``platforms`` get: re-publish them."""
+    for platform in platforms:
+        if platform is Platform.ALL:
+            changed(tenant, product)
+            continue
+        publish(tenant, product, platform)
 
-    (Being built in the static-delivery issue; until then this is a no-op so products can call it.)
-    """
-    del tenant, product, platforms
+
+def publish(tenant: TenantId, product: str, platform: Platform) -> int | None:
+    """Publish now, or leave it to the publisher already at work. Returns the sequence if we published."""
+    from chalicelib.manifests import publisher
+    from chalicelib.services import products
+    from chalicelib.store import delivery as store
+
+    spec = products.get(product)
+    if not store.try_lock(tenant, product, platform.value, now=time.time(), hold_seconds=LEASE_SECONDS):
+        return None  # the holder sees the dirty mark and publishes again after its current run
+    sequence = None
+    try:
+        while True:
+            now = int(time.time())
+            result = publisher.publish(
+                tenant, product, platform, spec.candidates(tenant, platform, now=now), now=now
+            )
+            sequence = result.sequence
+            if result.changed:
+                log(
+                    logging.INFO,
+                    "published",
+                    tenant=tenant.key,
+                    product=product,
+                    platform=platform.value,
+                    sequence=sequence,
+                )
+            if not store.unlock(tenant, product, platform.value):
+                return sequence
+            if not store.try_lock(
+                tenant, product, platform.value, now=time.time(), hold_seconds=LEASE_SECONDS
+            ):
+                return sequence  # someone else took over the next round
+    except BaseException:
+        store.unlock(tenant, product, platform.value)
+        raise
+
+
+def republish_tenant(tenant: TenantId) -> None:
+    from chalicelib.services import products
+
+    for product in products.names():
+        changed(tenant, product)
+
+
+def reconcile() -> int:
+    """Rebuild every published (tenant, product, platform) from DynamoDB: fixes drift, ends expired time
+    windows. Idempotent: on a consistent state nothing is written. Returns how many indexes changed."""
+    from chalicelib.store import delivery as store
+
+    changed_count = 0
+    for key, state in store.published_states():
+        _, app_id, workspace_id, product, platform = key.split("#")  # publish#<app>#<ws>#<product>#<platform>
+        tenant = TenantId(app_id, workspace_id)
+        before = state.sequence
+        after = publish(tenant, product, Platform(platform))
+        if after is not None and after != before:
+            changed_count += 1
+    return changed_count

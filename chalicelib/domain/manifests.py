@@ -1,0 +1,148 @@
+"""Manifests: what devices read from the CDN instead of calling the API.
+
+For one (tenant, product, platform) the live candidates are split into **segments**: intervals of the
+client-version line within which every device has the same candidate list (the interval boundaries
+are the cuts of every candidate's client-version ranges). Each segment is one immutable file named by
+the SHA-256 of its content; an **index** maps intervals to segment files and carries the sequence
+number, the publication time and the whitelists the segments refer to. Only the index changes from one
+publication to the next, so unchanged segments keep their URL and their cache.
+
+Every file is an **envelope**: ``{"v": 1, "keyId", "payload": base64url(canonical JSON), "sig":
+base64url(Ed25519(payload bytes))}``. The device verifies the signature over the exact payload bytes
+and only then parses them, so it never has to re-create canonical JSON. Signing itself happens in
+``chalicelib.security.signing``; this module only builds and reads the documents.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.delivery import Candidate
+from chalicelib.domain.versions import Cut, Version, VersionRange, segment_cuts, segment_index
+
+SCHEMA = 1
+ENVELOPE_VERSION = 1
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8: the same document always gives the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sha256_hex(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+# --- segments ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Candidates (in priority order) for every client version between two cuts."""
+
+    candidates: tuple[Candidate, ...]
+
+    def document(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "candidates": [c.to_json() for c in self.candidates]}
+
+
+def _covers(ranges: Sequence[VersionRange], lower: Cut | None, upper: Cut | None) -> bool:
+    """Whether some range holds the whole open interval (lower, upper). Cuts come from the ranges, so a
+    range holds all of an interval or none of it."""
+    if not ranges:
+        return True
+    for r in ranges:
+        lo, hi = r.lower_cut, r.upper_cut
+        if (lo is None or (lower is not None and lo.position <= lower.position)) and (
+            hi is None or (upper is not None and hi.position >= upper.position)
+        ):
+            return True
+    return False
+
+
+def split_segments(candidates: Sequence[Candidate]) -> tuple[tuple[Cut, ...], list[Segment]]:
+    """The cuts and the ``len(cuts) + 1`` segments between them."""
+    cuts = segment_cuts(r for c in candidates for r in c.target.client_versions)
+    bounds = [None, *cuts, None]
+    segments = [
+        Segment(tuple(c for c in candidates if _covers(c.target.client_versions, bounds[i], bounds[i + 1])))
+        for i in range(len(cuts) + 1)
+    ]
+    return cuts, segments
+
+
+def unversioned_segment(candidates: Sequence[Candidate]) -> Segment:
+    """For a device whose client version is unknown: only candidates without a version restriction."""
+    return Segment(tuple(c for c in candidates if not c.target.client_versions))
+
+
+def cut_to_json(cut: Cut) -> dict[str, Any]:
+    return {"version": str(cut.version.canonical), "above": cut.above}
+
+
+def cut_from_json(data: Mapping[str, Any]) -> Cut:
+    version = Version.parse(data["version"])
+    return Cut.over(version) if data["above"] else Cut.below(version)
+
+
+def find_segment(index: Mapping[str, Any], client_version: Version | None) -> Mapping[str, Any]:
+    """The index entry (``{"path", "sha256"}``) of the segment a device with ``client_version`` reads."""
+    if client_version is None:
+        return index["unversioned"]
+    cuts = [cut_from_json(c) for c in index["cuts"]]
+    return index["segments"][segment_index(client_version, cuts)]
+
+
+def earliest_not_after(candidates: Sequence[Candidate]) -> int | None:
+    """When the published answer next changes by itself (a time window ends): devices re-check then and
+    the reconciler re-publishes then."""
+    ends = [c.not_after for c in candidates if c.not_after is not None]
+    return min(ends) if ends else None
+
+
+# --- envelopes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Envelope:
+    key_id: str
+    payload: bytes
+    signature: bytes
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(
+            {
+                "v": ENVELOPE_VERSION,
+                "keyId": self.key_id,
+                "payload": b64url(self.payload),
+                "sig": b64url(self.signature),
+            }
+        )
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Envelope:
+        """Raises ValueError for anything that is not a version-1 envelope."""
+        try:
+            data = json.loads(raw)
+            if data.get("v") != ENVELOPE_VERSION:
+                raise ValueError(f"unsupported envelope version {data.get('v')!r}")
+            return cls(str(data["keyId"]), unb64url(data["payload"]), unb64url(data["sig"]))
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError, binascii.Error) as exc:
+            raise ValueError(f"not a manifest envelope: {exc}") from None
+
+    def document(self) -> dict[str, Any]:
+        return json.loads(self.payload)

@@ -1,0 +1,117 @@
+"""The dynamic check API: the answer a device would compute from the CDN manifests, computed on the
+server from the same published files, plus the server-state parts (time-window quota claims).
+
+A warm container keeps the verified index and segments of each (tenant, product, platform) and
+revalidates them by sequence number: a check costs one small DynamoDB read (the publish state), plus
+the claim write when a dynamic candidate is reached.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.delivery import Candidate, decide
+from chalicelib.domain.errors import RateLimited, ValidationError
+from chalicelib.domain.targeting import Device
+from chalicelib.domain.tenancy import TenantId
+
+CHECKS_PER_MINUTE = 60  # per device (or user) and tenant
+
+
+@dataclass
+class _Published:
+    sequence: int
+    index: dict[str, Any]
+    keys: dict[str, bytes]
+    segments: dict[str, list[Candidate]]
+
+
+_published: dict[tuple[str, str, str], _Published] = {}
+_files: OrderedDict[str, bytes | None] = OrderedDict()  # immutable files (segments, shards): LRU
+_MAX_FILES = 2048
+
+
+def _immutable_file(path: str) -> bytes | None:
+    from chalicelib.store import delivery as store
+
+    if path in _files:
+        _files.move_to_end(path)
+        return _files[path]
+    body = store.get_file(path)
+    _files[path] = body
+    if len(_files) > _MAX_FILES:
+        _files.popitem(last=False)
+    return body
+
+
+def _load(tenant: TenantId, product: str, platform: str, sequence: int) -> _Published | None:
+    from chalicelib.manifests.publisher import index_path
+    from chalicelib.manifests.reader import open_envelope
+    from chalicelib.services import signing_keys
+    from chalicelib.store import delivery as store
+
+    key = (tenant.key, product, platform)
+    cached = _published.get(key)
+    if cached is not None and cached.sequence == sequence:
+        return cached
+    if sequence == 0:
+        return None
+    keys = signing_keys.public_keys(tenant)
+    index = open_envelope(store.get_file(index_path(tenant, product, platform)), keys, "index")
+    loaded = _Published(int(index["sequence"]), index, keys, {})
+    _published[key] = loaded
+    return loaded
+
+
+def check(product_name: str, context: dict[str, Any], *, now: int | None = None) -> dict[str, Any]:
+    """Raises ValidationError for a bad context, NotFound for an unknown product, RateLimited."""
+    from chalicelib.manifests.reader import PublishedMembership, read_segment, segment_path_for
+    from chalicelib.services import products
+    from chalicelib.store import delivery as store
+
+    now = int(time.time()) if now is None else now
+    spec = products.get(product_name)
+    for name in ("appId", "workspaceId"):
+        if not isinstance(context.get(name), str) or not context.get(name):
+            raise ValidationError(name, "is required")
+    tenant = TenantId.parse(context["appId"], context["workspaceId"])
+    device = Device.from_context(context)
+    _rate_limit(tenant, device, now)
+
+    state = store.get_state(tenant, product_name, device.platform.value)
+    published = _load(tenant, product_name, device.platform.value, state.sequence)
+    chosen = None
+    if published is not None:
+        entry = segment_path_for(published.index, device)
+        candidates = published.segments.get(entry["path"])
+        if candidates is None:
+            candidates = read_segment(_immutable_file(entry["path"]), entry, published.keys)
+            published.segments[entry["path"]] = candidates
+        membership = PublishedMembership(published.index["whitelists"], _immutable_file, published.keys)
+        chosen = decide(
+            candidates, device, membership, now=now, claim=lambda c: spec.claim(tenant, c, device, now=now)
+        )
+    return spec.answer(chosen, device)
+
+
+def _rate_limit(tenant: TenantId, device: Device, now: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.store import ephemeral
+
+    who = device.device_id or device.user_id
+    if not who:
+        raise ValidationError("deviceId", "a deviceId or userId is required")
+    window = now // 60
+    count = ephemeral.hit(
+        f"check#{tenant.key}#{who}#{window}",
+        now=datetime.fromtimestamp(now, UTC),
+        window=timedelta(minutes=2),
+    )
+    if count > CHECKS_PER_MINUTE:
+        raise RateLimited(
+            "too many checks from this device; try again in a minute", retry_after=60 - now % 60
+        )

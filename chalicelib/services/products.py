@@ -1,0 +1,51 @@
+"""The delivery products and how each plugs into static delivery: its live candidates in priority
+order, its server-side claim (for dynamic candidates), and its client answer."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.delivery import Candidate
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.targeting import Device, Platform
+from chalicelib.domain.tenancy import TenantId
+
+# product name -> module providing candidates(), claim(), answer()
+_MODULES = {"upgrade": "chalicelib.services.upgrade_delivery"}
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    candidates: Callable[..., list[Candidate]]  # (tenant, platform, *, now) -> candidates in priority order
+    claim: Callable[..., bool]  # (tenant, candidate, device, *, now) -> granted
+    answer: Callable[[Candidate | None, Device], dict[str, Any]]
+
+
+def register(name: str, module_name: str) -> None:
+    """Plug a product in (the products of this codebase are listed above; tests add fakes)."""
+    _MODULES[name] = module_name
+
+
+def answer_for(name: str, chosen: Candidate | None, device: Device) -> dict[str, Any]:
+    """The product's client answer for a decision (used by the device client too)."""
+    return get(name).answer(chosen, device)
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_MODULES)
+
+
+def get(name: str) -> Product:
+    module_name = _MODULES.get(name)
+    if module_name is None:
+        raise NotFound(f"unknown product {name!r}; one of: {', '.join(_MODULES)}")
+    module = importlib.import_module(module_name)
+    return Product(name, module.candidates, module.claim, module.answer)
+
+
+PLATFORMS = (Platform.ANDROID, Platform.IOS)
+TenantProduct = tuple[TenantId, str]

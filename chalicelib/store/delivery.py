@@ -1,0 +1,240 @@
+"""Storage for static delivery: tenant signing keys, publish state, and files in the delivery bucket.
+
+Signing keys and publish state are small items in the Tenants table (``signing#<tenant>``,
+``publish#<tenant>#<product>#<platform>``); published files go to the delivery bucket behind the CDN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import BinaryAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.models import Model
+
+from chalicelib.config import settings
+from chalicelib.domain.tenancy import TenantId
+from chalicelib.store.aws import client
+from chalicelib.store.models import _meta
+
+
+class SigningKeyModel(Model):
+    Meta = _meta("Tenants")
+    tenant = UnicodeAttribute(hash_key=True)  # "signing#<tenant>"
+    key_id = UnicodeAttribute()
+    private_sealed = BinaryAttribute(legacy_encoding=False)
+    public_raw = BinaryAttribute(legacy_encoding=False)
+    created_at = UnicodeAttribute()
+    previous = JSONAttribute(null=True)  # [{"keyId", "public"(b64), "retiredAt"}]: still accepted by devices
+
+
+class PublishStateModel(Model):
+    Meta = _meta("Tenants")
+    tenant = UnicodeAttribute(hash_key=True)  # "publish#<tenant>#<product>#<platform>"
+    sequence = NumberAttribute(default=0)
+    digest = UnicodeAttribute(null=True)  # of the published content, sequence aside
+    index_key = UnicodeAttribute(null=True)
+    published_at = UnicodeAttribute(null=True)
+    not_after = NumberAttribute(null=True)
+    lock_until = NumberAttribute(null=True)
+    dirty = NumberAttribute(default=0)
+
+
+# --- signing keys --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredSigningKey:
+    key_id: str
+    private_sealed: bytes
+    public_raw: bytes
+    created_at: str
+    previous: list[dict[str, Any]]
+
+
+def get_signing_key(tenant: TenantId) -> StoredSigningKey | None:
+    try:
+        m = SigningKeyModel.get(f"signing#{tenant.key}", consistent_read=True)
+    except SigningKeyModel.DoesNotExist:
+        return None
+    return StoredSigningKey(
+        m.key_id, bytes(m.private_sealed), bytes(m.public_raw), m.created_at, m.previous or []
+    )
+
+
+def put_signing_key(tenant: TenantId, key: StoredSigningKey, *, replace_key_id: str | None) -> bool:
+    """Create (``replace_key_id`` None: only if absent) or rotate (only if the current key is still
+    ``replace_key_id``). False if someone else got there first."""
+    model = SigningKeyModel(
+        tenant=f"signing#{tenant.key}",
+        key_id=key.key_id,
+        private_sealed=key.private_sealed,
+        public_raw=key.public_raw,
+        created_at=key.created_at,
+        previous=key.previous,
+    )
+    condition = (
+        SigningKeyModel.tenant.does_not_exist()
+        if replace_key_id is None
+        else SigningKeyModel.key_id == replace_key_id
+    )
+    try:
+        model.save(condition=condition)
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+# --- publish state -------------------------------------------------------------------------------
+
+
+def _state_key(tenant: TenantId, product: str, platform: str) -> str:
+    return f"publish#{tenant.key}#{product}#{platform}"
+
+
+@dataclass(frozen=True)
+class PublishState:
+    sequence: int
+    digest: str | None
+    published_at: str | None
+    not_after: int | None
+
+
+def get_state(tenant: TenantId, product: str, platform: str) -> PublishState:
+    try:
+        m = PublishStateModel.get(_state_key(tenant, product, platform), consistent_read=True)
+    except PublishStateModel.DoesNotExist:
+        return PublishState(0, None, None, None)
+    return PublishState(
+        int(m.sequence or 0), m.digest, m.published_at, int(m.not_after) if m.not_after else None
+    )
+
+
+def try_lock(tenant: TenantId, product: str, platform: str, *, now: float, hold_seconds: float) -> bool:
+    """Take the publisher lock, or mark the state dirty for the holder to pick up (coalescing)."""
+    model = PublishStateModel(tenant=_state_key(tenant, product, platform))
+    try:
+        model.update(
+            actions=[PublishStateModel.lock_until.set(now + hold_seconds), PublishStateModel.dirty.set(0)],
+            # nobody holds it, or the holder's lease ran out (a crashed publisher)
+            condition=PublishStateModel.lock_until.does_not_exist() | (PublishStateModel.lock_until < now),
+        )
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    model.update(actions=[PublishStateModel.dirty.set(1)])
+    return False
+
+
+def unlock(tenant: TenantId, product: str, platform: str) -> bool:
+    """Release the lock; True if a change arrived meanwhile (dirty): then the caller publishes again."""
+    model = PublishStateModel(tenant=_state_key(tenant, product, platform))
+    model.update(actions=[PublishStateModel.lock_until.remove()])  # returns the item: dirty included
+    return bool(model.dirty)
+
+
+def clear_dirty(tenant: TenantId, product: str, platform: str) -> None:
+    PublishStateModel(tenant=_state_key(tenant, product, platform)).update(
+        actions=[PublishStateModel.dirty.set(0)]
+    )
+
+
+def next_sequence(tenant: TenantId, product: str, platform: str) -> int:
+    """Reserve the next sequence number (one atomic ADD): strictly increasing even across crashes."""
+    from chalicelib.store.models import SequenceModel
+
+    counter = SequenceModel(tenant=f"seq#{_state_key(tenant, product, platform)}")
+    counter.update(actions=[SequenceModel.value.add(1)])
+    return int(counter.value)
+
+
+def record_published(
+    tenant: TenantId,
+    product: str,
+    platform: str,
+    *,
+    sequence: int,
+    digest: str,
+    index_key: str,
+    published_at: str,
+    not_after: int | None,
+) -> None:
+    model = PublishStateModel(tenant=_state_key(tenant, product, platform))
+    model.update(
+        actions=[
+            PublishStateModel.sequence.set(sequence),
+            PublishStateModel.digest.set(digest),
+            PublishStateModel.index_key.set(index_key),
+            PublishStateModel.published_at.set(published_at),
+            PublishStateModel.not_after.set(not_after)
+            if not_after is not None
+            else PublishStateModel.not_after.remove(),
+        ],
+        # a slower publisher that reserved a lower sequence must not overwrite a newer state
+        condition=PublishStateModel.sequence.does_not_exist() | (PublishStateModel.sequence < sequence),
+    )
+
+
+def published_states() -> list[tuple[str, PublishState]]:
+    """Every (state key, state): what the reconciler walks."""
+    return [
+        (
+            m.tenant,
+            PublishState(
+                int(m.sequence or 0), m.digest, m.published_at, int(m.not_after) if m.not_after else None
+            ),
+        )
+        for m in PublishStateModel.scan(PublishStateModel.tenant.startswith("publish#"))
+    ]
+
+
+# --- delivery bucket -----------------------------------------------------------------------------
+
+
+def put_file(key: str, body: bytes, *, cache_control: str, if_absent: bool = False) -> bool:
+    """Write a public file. ``if_absent``: content-addressed files are written once (False if present)."""
+    s3 = client("s3")
+    args: dict[str, Any] = {
+        "Bucket": settings().delivery_bucket,
+        "Key": key,
+        "Body": body,
+        "ContentType": "application/json",
+        "CacheControl": cache_control,
+    }
+    if if_absent:
+        try:
+            s3.head_object(Bucket=settings().delivery_bucket, Key=key)
+            return False
+        except s3.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                raise
+    s3.put_object(**args)
+    return True
+
+
+def get_file(key: str) -> bytes | None:
+    s3 = client("s3")
+    try:
+        return s3.get_object(Bucket=settings().delivery_bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
+def invalidate(paths: list[str]) -> None:
+    """Ask CloudFront to drop cached copies of the changed index paths (no-op without a distribution)."""
+    distribution = settings().cdn_distribution_id
+    if not distribution or not paths:
+        return
+    import time
+
+    client("cloudfront").create_invalidation(
+        DistributionId=distribution,
+        InvalidationBatch={
+            "Paths": {"Quantity": len(paths), "Items": [f"/{p}" for p in paths]},
+            "CallerReference": f"mds-{time.time_ns()}",
+        },
+    )

@@ -1,0 +1,188 @@
+"""Reference device client (pure Python: httpx + the shared, pure decision code; no AWS SDK).
+
+For a product check it:
+1. fetches the index with ``If-None-Match`` (a 304 costs only headers), verifies its signature against
+   the pinned public keys and refuses a sequence lower than the highest it has seen (rollback
+   protection);
+2. fetches its segment (immutable, cached on disk by digest) and checks its SHA-256 against the index;
+3. evaluates locally with ``decide``, fetching a whitelist shard only when a candidate needs it;
+4. calls the dynamic check API only when the first matching candidate is ``dynamic``;
+5. on network errors falls back to the last good manifest it stored.
+
+Files and state live in ``state_dir`` (what an app would keep in its private storage).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chalicelib.domain.delivery import NeedsServer, decide
+from chalicelib.domain.targeting import Device
+from chalicelib.manifests.reader import (
+    ManifestError,
+    PublishedMembership,
+    open_envelope,
+    read_segment,
+    segment_path_for,
+)
+
+
+@dataclass
+class Decision:
+    answer: dict[str, Any]
+    static: bool  # answered from the CDN manifests alone
+    sequence: int | None
+    candidate_id: str | None = None
+    bytes_transferred: int = 0
+    requests: list[str] = field(default_factory=list)
+    stale: bool = False  # answered from the last good manifest (network error or a refused index)
+    refused: str | None = None  # why the fresh index was not used
+
+
+class DeviceClient:
+    def __init__(
+        self,
+        cdn_url: str,
+        api_url: str,
+        *,
+        app_id: str,
+        workspace_id: str,
+        public_keys: Mapping[str, bytes],
+        state_dir: Path,
+        transport: httpx.BaseTransport | None = None,
+        api_transport: httpx.BaseTransport | None = None,
+        clock: Any = time.time,
+    ) -> None:
+        self._cdn = httpx.Client(base_url=cdn_url.rstrip("/"), transport=transport, timeout=10)
+        self._api = httpx.Client(base_url=api_url.rstrip("/"), transport=api_transport, timeout=10)
+        self.app_id, self.workspace_id = app_id, workspace_id
+        self._keys = dict(public_keys)
+        self._dir = Path(state_dir)
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+
+    # --- the check ------------------------------------------------------------------------------
+
+    def check(self, product: str, device: Device, *, no_answer: dict[str, Any] | None = None) -> Decision:
+        decision = Decision(answer={}, static=True, sequence=None)
+        base = f"m/{self.app_id}/{self.workspace_id}/{product}/{device.platform.value}/"
+        try:
+            index = self._index(base + "index.json", decision)
+        except (httpx.TransportError, ManifestError) as exc:
+            index = self._last_good(base + "index.json")
+            decision.stale, decision.refused = True, str(exc)
+            if index is None:
+                raise
+        if index is None:  # nothing published for this product yet
+            decision.answer = self._ask_server(product, device, decision)
+            return decision
+        decision.sequence = int(index["sequence"])
+        entry = segment_path_for(index, device)
+        candidates = read_segment(self._immutable(entry["path"], decision), entry, self._keys)
+        membership = PublishedMembership(
+            index["whitelists"], lambda path: self._immutable(path, decision), self._keys
+        )
+        now = int(self._clock())
+        try:
+            chosen = decide(candidates, device, membership, now=now)
+        except NeedsServer:
+            decision.answer = self._ask_server(product, device, decision)
+            return decision
+        decision.candidate_id = chosen.id if chosen else None
+        decision.answer = self._static_answer(product, chosen, device)
+        return decision
+
+    def _static_answer(self, product: str, chosen: Any, device: Device) -> dict[str, Any]:
+        from chalicelib.services.products import answer_for
+
+        return answer_for(product, chosen, device)
+
+    def _ask_server(self, product: str, device: Device, decision: Decision) -> dict[str, Any]:
+        decision.static = False
+        body = {"appId": self.app_id, "workspaceId": self.workspace_id, **_context(device)}
+        reply = self._api.post(f"/client/v1/{product}/check", json=body)
+        decision.requests.append(f"POST /client/v1/{product}/check {reply.status_code}")
+        decision.bytes_transferred += len(reply.content)
+        reply.raise_for_status()
+        return reply.json()
+
+    # --- files ----------------------------------------------------------------------------------
+
+    def _index(self, path: str, decision: Decision) -> dict[str, Any] | None:
+        state = self._state()
+        etag = state.get("etags", {}).get(path)
+        headers = {"If-None-Match": etag} if etag and self._file(path).exists() else {}
+        reply = self._cdn.get("/" + path, headers=headers)
+        decision.requests.append(f"GET /{path} {reply.status_code}")
+        decision.bytes_transferred += _header_bytes(reply) + len(reply.content)
+        if reply.status_code == 404:
+            return None
+        if reply.status_code == 304:
+            return open_envelope(self._file(path).read_bytes(), self._keys, "index")
+        reply.raise_for_status()
+        index = open_envelope(reply.content, self._keys, "index")
+        seen = state.get("sequences", {}).get(path, 0)
+        if int(index["sequence"]) < seen:
+            raise ManifestError(f"index sequence {index['sequence']} is older than {seen} (rollback refused)")
+        self._file(path).parent.mkdir(parents=True, exist_ok=True)
+        self._file(path).write_bytes(reply.content)
+        state.setdefault("etags", {})[path] = reply.headers.get("ETag", "")
+        state.setdefault("sequences", {})[path] = int(index["sequence"])
+        self._save_state(state)
+        return index
+
+    def _last_good(self, path: str) -> dict[str, Any] | None:
+        stored = self._file(path)
+        return open_envelope(stored.read_bytes(), self._keys, "index") if stored.exists() else None
+
+    def _immutable(self, path: str, decision: Decision) -> bytes | None:
+        stored = self._file(path)
+        if stored.exists():
+            return stored.read_bytes()
+        reply = self._cdn.get("/" + path)
+        decision.requests.append(f"GET /{path} {reply.status_code}")
+        decision.bytes_transferred += _header_bytes(reply) + len(reply.content)
+        if reply.status_code == 404:
+            return None
+        reply.raise_for_status()
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_bytes(reply.content)
+        return reply.content
+
+    def _file(self, path: str) -> Path:
+        return self._dir / "files" / path
+
+    def _state(self) -> dict[str, Any]:
+        path = self._dir / "state.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        tmp = self._dir / "state.json.tmp"
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self._dir / "state.json")
+
+
+def _context(device: Device) -> dict[str, Any]:
+    values = {
+        "platform": device.platform.value,
+        "clientVersion": str(device.client_version) if device.client_version is not None else None,
+        "userId": device.user_id,
+        "deviceId": device.device_id,
+        "osVersion": str(device.os_version) if device.os_version is not None else None,
+        "model": device.model,
+        "city": device.city,
+        "netType": device.net_type,
+        "channel": device.channel,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _header_bytes(reply: httpx.Response) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in reply.headers.items()) + 17

@@ -1,0 +1,49 @@
+"""Wiring for static-delivery tests: a CDN transport serving the delivery bucket (moto) the way the
+CDN emulator and CloudFront do (ETag, 304), and an API transport into the Chalice app."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import httpx
+
+
+class BucketCdn(httpx.BaseTransport):
+    """GET /<key> from the delivery bucket with ETag / If-None-Match → 304, as the CDN answers."""
+
+    def __init__(self, tamper=None) -> None:
+        self.tamper = tamper  # optional fn(path, bytes) -> bytes, to play a hostile network
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        from chalicelib.store import delivery as store
+
+        path = request.url.path.lstrip("/")
+        body = store.get_file(path)
+        if body is None:
+            return httpx.Response(404)
+        if self.tamper is not None:
+            body = self.tamper(path, body)
+        etag = '"' + hashlib.md5(body).hexdigest() + '"'  # noqa: S324 - an ETag, as S3 computes it
+        if request.headers.get("if-none-match") == etag:
+            return httpx.Response(304, headers={"ETag": etag})
+        return httpx.Response(200, content=body, headers={"ETag": etag, "Content-Type": "application/json"})
+
+
+class ChaliceApi(httpx.BaseTransport):
+    """Requests into the real app through chalice.test.Client (the HTTP surface, in process)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        reply = getattr(self._client.http, request.method.lower())(
+            request.url.path, headers=dict(request.headers), body=request.read()
+        )
+        return httpx.Response(reply.status_code, content=reply.body, headers=dict(reply.headers))
+
+
+def decode(raw: bytes) -> dict:
+    from chalicelib.domain.manifests import Envelope
+
+    return json.loads(Envelope.parse(raw).payload)
