@@ -4,6 +4,7 @@ from chalice import Chalice
 
 from chalicelib.api.client import client
 from chalicelib.api.console import console
+from chalicelib.api.delivery import delivery
 from chalicelib.api.health import health
 from chalicelib.api.openapi import openapi
 from chalicelib.api.targeting import targeting
@@ -14,6 +15,7 @@ app = Chalice(app_name="mds")
 app.register_blueprint(health)
 app.register_blueprint(client)
 app.register_blueprint(console)
+app.register_blueprint(delivery)
 app.register_blueprint(openapi)
 app.register_blueprint(targeting)
 

@@ -87,3 +87,25 @@ def reconcile() -> int:
         if after is not None and after != before:
             changed_count += 1
     return changed_count
+
+
+def status(call, tenant: TenantId, product: str, platform: str) -> dict:  # noqa: ANN001 - services.context.Call
+    """What is published for (product, platform): sequence, time, and where devices read it."""
+    from chalicelib.config import settings
+    from chalicelib.domain.access import Permission
+    from chalicelib.manifests.publisher import index_path
+    from chalicelib.services import audit, products
+    from chalicelib.store import delivery as store
+
+    audit.check(call, tenant, Permission.READ, action="delivery.read")
+    products.get(product)
+    parsed = Platform.parse(platform)
+    state = store.get_state(tenant, product, parsed.value)
+    return {
+        "product": product,
+        "platform": parsed.value,
+        "sequence": state.sequence,
+        "publishedAt": state.published_at,
+        "notAfter": state.not_after,
+        "indexUrl": f"{settings().cdn_base_url}/{index_path(tenant, product, parsed)}",
+    }

@@ -1,0 +1,33 @@
+"""Console REST for static delivery: the public keys apps pin, key rotation, and publish status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.console import WORKSPACE
+from chalicelib.api.http import ApiRequest, endpoint
+
+delivery = Blueprint(__name__)
+
+
+@endpoint(delivery, WORKSPACE + "/signing-keys", methods=["GET"])
+def signing_keys(request: ApiRequest) -> dict[str, Any]:
+    from chalicelib.services import signing_keys as service
+
+    return service.export(request.caller, request.tenant)
+
+
+@endpoint(delivery, WORKSPACE + "/signing-keys/rotate", methods=["POST"])
+def rotate_signing_key(request: ApiRequest) -> dict[str, Any]:
+    from chalicelib.services import signing_keys as service
+
+    return service.rotate(request.caller, request.tenant)
+
+
+@endpoint(delivery, WORKSPACE + "/delivery/{product}/{platform}", methods=["GET"])
+def publish_status(request: ApiRequest, product: str, platform: str) -> dict[str, Any]:
+    from chalicelib.services import publishing
+
+    return publishing.status(request.caller, request.tenant, product, platform)
