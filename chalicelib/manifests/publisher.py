@@ -1,7 +1,7 @@
 """Publishing one (tenant, product, platform): candidates → signed segments, whitelist shards, index.
 
 Order of writes (a reader never sees a half-published state):
-1. segment files, content-addressed (``seg/<sha256>.json``): written once, never changed or deleted;
+1. segment files, content-addressed (``seg/<key id>/<sha256>.json``): written once, never changed or deleted;
 2. whitelist shards under a versioned prefix, then that prefix's ``complete.json`` marker;
 3. the index last, which is the only file that changes. Its sequence number comes from an atomic
    counter, so it only ever grows.
@@ -62,8 +62,9 @@ class _Signer:
 
 
 def publish(
-    tenant: TenantId, product: str, platform: Platform, candidates: list[Candidate], *, now: int
+    tenant: TenantId, product: str, platform: Platform, candidates: list[Candidate], *, now: int, force: bool = False
 ) -> Published:
+    """``force``: publish even if the content is unchanged (a new signing key must re-sign the index)."""
     from datetime import UTC, datetime
 
     from chalicelib.services.context import iso
@@ -79,7 +80,7 @@ def publish(
         key = canonical_json(segment.document())
         if key not in written:
             body, digest = signer.envelope(segment.document())
-            path = f"{base}seg/{digest}.json"
+            path = f"{base}seg/{signer.key_id}/{digest}.json"  # re-signed files get new paths
             store.put_file(path, body, cache_control=SEGMENT_CACHE, if_absent=True)
             written[key] = {"path": path, "sha256": digest}
         return written[key]
@@ -100,7 +101,7 @@ def publish(
     digest = sha256_hex(canonical_json(content))
     path = index_path(tenant, product, platform)
     state = store.get_state(tenant, product, platform.value)
-    if state.digest == digest:
+    if state.digest == digest and not force:
         return Published(state.sequence, False, path)
     sequence = store.next_sequence(tenant, product, platform.value)
     published_at = iso(datetime.fromtimestamp(now, UTC))
@@ -138,7 +139,8 @@ def publish_whitelist(tenant: TenantId, whitelist_id: str, signer: _Signer) -> d
         return {"type": "regex", "patterns": []}
     if whitelist.kind is WhitelistKind.REGEX:
         return {"type": "regex", "patterns": list(whitelist.patterns)}
-    version = hashlib.sha256(f"{whitelist.salt}:{whitelist.content_version or '-'}".encode()).hexdigest()[:16]
+    version_of = f"{whitelist.salt}:{whitelist.content_version or '-'}:{signer.key_id}"
+    version = hashlib.sha256(version_of.encode()).hexdigest()[:16]
     prefix = f"w/{tenant.app_id}/{tenant.workspace_id}/{whitelist_id}/{version}/"
     if store.get_file(prefix + "complete.json") is None:
         shards = published_shards(whitelist.salt, list(whitelist_store.read_members(whitelist)))

@@ -29,7 +29,7 @@ def changed(
         publish(tenant, product, platform)
 
 
-def publish(tenant: TenantId, product: str, platform: Platform) -> int | None:
+def publish(tenant: TenantId, product: str, platform: Platform, *, force: bool = False) -> int | None:
     """Publish now, or leave it to the publisher already at work. Returns the sequence if we published."""
     from chalicelib.manifests import publisher
     from chalicelib.services import products
@@ -67,10 +67,20 @@ def publish(tenant: TenantId, product: str, platform: Platform) -> int | None:
 
 
 def republish_tenant(tenant: TenantId) -> None:
-    from chalicelib.services import products
+    """Everything a tenant has published (e.g. after a key rotation)."""
+    for product, platform in _published_for(tenant):
+        publish(tenant, product, platform, force=True)
 
-    for product in products.names():
-        changed(tenant, product)
+
+def _published_for(tenant: TenantId) -> list[tuple[str, Platform]]:
+    from chalicelib.store import delivery as store
+
+    found = []
+    for key, _state in store.published_states():
+        _, app_id, workspace_id, product, platform = key.split("#")
+        if (app_id, workspace_id) == (tenant.app_id, tenant.workspace_id):
+            found.append((product, Platform(platform)))
+    return found
 
 
 def reconcile() -> int:
