@@ -92,12 +92,30 @@ class DeviceClient:
         now = int(self._clock())
         try:
             chosen = decide(candidates, device, membership, now=now)
-        except NeedsServer:
-            decision.answer = self._ask_server(product, device, decision)
+        except NeedsServer as needs:
+            decision.answer = self._dynamic_answer(product, device, decision, base, needs.candidate, now)
             return decision
         decision.candidate_id = chosen.id if chosen else None
         decision.answer = self._static_answer(product, chosen, device)
         return decision
+
+    def _dynamic_answer(
+        self, product: str, device: Device, decision: Decision, base: str, candidate: Any, now: int
+    ) -> dict[str, Any]:
+        """Ask the API once per published sequence: its answer for this device cannot change until the
+        index does (a granted claim stays granted, a full quota stays full) or the entry expires."""
+        state = self._state()
+        key = f"{base}@{decision.sequence}:{candidate.id}:{device.identity}"
+        cached = state.get("dynamic", {}).get(key)
+        if cached is not None and (candidate.not_after is None or now < candidate.not_after):
+            decision.candidate_id = candidate.id
+            return cached
+        answer = self._ask_server(product, device, decision)
+        state = self._state()
+        state["dynamic"] = {k: v for k, v in state.get("dynamic", {}).items() if k.startswith(f"{base}@{decision.sequence}:")}
+        state["dynamic"][key] = answer
+        self._save_state(state)
+        return answer
 
     def _static_answer(self, product: str, chosen: Any, device: Device) -> dict[str, Any]:
         from chalicelib.services.products import answer_for
