@@ -66,10 +66,11 @@ def publish(tenant: TenantId, product: str, platform: Platform, *, force: bool =
         raise
 
 
-def republish_tenant(tenant: TenantId) -> None:
-    """Everything a tenant has published (e.g. after a key rotation)."""
+def republish_tenant(tenant: TenantId, *, force: bool = False) -> None:
+    """Everything a tenant has published: after a whitelist change (only indexes whose content changes
+    are rewritten) or a key rotation (``force``: re-sign everything)."""
     for product, platform in _published_for(tenant):
-        publish(tenant, product, platform, force=True)
+        publish(tenant, product, platform, force=force)
 
 
 def _published_for(tenant: TenantId) -> list[tuple[str, Platform]]:

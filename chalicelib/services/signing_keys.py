@@ -135,5 +135,5 @@ def rotate(call: Call, tenant: TenantId) -> dict[str, Any]:
     )
     from chalicelib.services import publishing
 
-    publishing.republish_tenant(tenant)
+    publishing.republish_tenant(tenant, force=True)
     return export(call, tenant)

@@ -134,6 +134,7 @@ def update(
         )
     )
     uow.commit()
+    _republish(tenant)
     return {**after.view(), "version": (before.version or 0) + 1}
 
 
@@ -150,6 +151,7 @@ def delete(call: Call, tenant: TenantId, whitelist_id: str) -> None:
     store.remove(uow, current)
     uow.audit(audit.entry(call, tenant, "whitelist.delete", "whitelist", whitelist_id, before=current.view()))
     uow.commit()
+    _republish(tenant)
     store.delete_members(current)
 
 
@@ -292,5 +294,13 @@ def _change_members(
                 raise
             time.sleep(random.uniform(0, 0.02 * 2**attempt))
             continue  # someone else changed the list meanwhile: merge again on fresh data
+        _republish(tenant)
         return {**after.view(), "version": (before.version or 0) + 1, **summary}
     raise AssertionError("unreachable")
+
+
+def _republish(tenant: TenantId) -> None:
+    """Published manifests carry whitelist versions: re-publish what this tenant has out."""
+    from chalicelib.services import publishing
+
+    publishing.republish_tenant(tenant)

@@ -365,3 +365,16 @@ def test_check_api_validates_and_rate_limits(product, api):
         api.post("/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "android", "deviceId": "d1"})
     limited = api.post("/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "android", "deviceId": "d1"})
     assert limited.status == 429 and limited.headers["Retry-After"]
+
+
+def test_a_whitelist_change_reaches_devices(product, client, tmp_path):
+    from chalicelib.services import whitelists
+
+    tenant, lists = _tenant_with_whitelists()
+    gray = Candidate("gray", compile_target(parse_target({"whitelistIds": [lists["normal"]]})), {"resultStatus": 206})
+    _publish(tenant, [gray])
+    phone = _device_client(tenant, tmp_path, client)
+    newcomer = Device("android", user_id="u42", client_version="1.0")
+    assert phone.check("fake", newcomer).answer["resultStatus"] == 201
+    whitelists.add_members(_admin_call(tenant), tenant, lists["normal"], "u42")
+    assert phone.check("fake", newcomer).answer["resultStatus"] == 206
