@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/cold_start.py
+	$(PY) bench/targeting.py
+	$(PY) bench/whitelist_import.py
+	$(PY) bench/static_share.py
+	$(PY) bench/check_latency.py
 
 # Builds the deployable SAM template (Chalice + infra/template.json) into out/.
 package: $(STAMP)
