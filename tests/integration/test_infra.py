@@ -113,7 +113,7 @@ def test_packaged_template_wires_the_lambdas_to_the_stack(sam: Path) -> None:
     template = json.loads(sam.read_text())
     resources = template["Resources"]
     functions = {n: r for n, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"}
-    assert {"APIHandler", "OnUploadEvent", "Housekeeping"} <= set(functions)
+    assert {"APIHandler", "OnUploadEvent", "Housekeeping", "Reconcile"} <= set(functions)
 
     # Every function gets the resource names from Globals and MDS_STACK from .chalice/config.json.
     assert set(template["Globals"]["Function"]["Environment"]["Variables"]) == {
@@ -121,6 +121,8 @@ def test_packaged_template_wires_the_lambdas_to_the_stack(sam: Path) -> None:
         "MDS_DELIVERY_BUCKET",
         "MDS_KMS_KEY_ID",
         "MDS_CDN_BASE_URL",
+        "MDS_CDN_DISTRIBUTION_ID",
+        "MDS_API_BASE_URL",
     }
     for function in functions.values():
         assert function["Properties"]["Environment"]["Variables"]["MDS_STACK"] == deploy.stack_name(STAGE)
