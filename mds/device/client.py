@@ -14,6 +14,7 @@ Files and state live in ``state_dir`` (what an app would keep in its private sto
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -102,10 +103,12 @@ class DeviceClient:
     def _dynamic_answer(
         self, product: str, device: Device, decision: Decision, base: str, candidate: Any, now: int
     ) -> dict[str, Any]:
-        """Ask the API once per published sequence: its answer for this device cannot change until the
-        index does (a granted claim stays granted, a full quota stays full) or the entry expires."""
+        """Ask the API once per published sequence and device context: the answer for the same context
+        cannot change until the index does (a granted claim stays granted, a full quota stays full) or
+        the entry expires. Any change in the context (version, network, city...) asks again."""
         state = self._state()
-        key = f"{base}@{decision.sequence}:{candidate.id}:{device.identity}"
+        context = hashlib.sha256(json.dumps(_context(device), sort_keys=True).encode()).hexdigest()[:32]
+        key = f"{base}@{decision.sequence}:{candidate.id}:{context}"
         cached = state.get("dynamic", {}).get(key)
         if cached is not None and (candidate.not_after is None or now < candidate.not_after):
             decision.candidate_id = candidate.id
