@@ -1,0 +1,129 @@
+"""Publish latency: a change made through the API, until the new answer is visible through the CDN.
+
+Starts the real local stack (`mds local up`, moto + API + CDN emulator) in a subprocess, creates an iOS
+App Store package with an official task, then toggles the task 200 times (pause / continue) through
+the HTTP API. After each change it polls the index on the CDN emulator until the answer a device
+computes from it (reference client algorithm, signature verified) flips. Latency = from sending the
+API request to the first CDN read showing the new answer.
+
+Baseline, same run: one plain API round trip (GET /api/health). Target: p99 < 1 s locally.
+
+    python bench/publish_latency.py [--changes 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=200)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp())
+    api_port, cdn_port, moto_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MDS_"))}
+    env.update(PYTHONUNBUFFERED="1", MDS_LOG_LEVEL="WARNING")
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "mds.cli", "local", "up", "--data-dir", str(data_dir), "--port", str(api_port),
+         "--cdn-port", str(cdn_port), "--moto-port", str(moto_port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        for line in stack.stdout:
+            if "ready" in line:
+                break
+        return run(args, data_dir, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{cdn_port}")
+    finally:
+        stack.send_signal(2)
+        stack.wait(timeout=30)
+
+
+def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:  # noqa: ANN001
+    from chalicelib.domain.delivery import Candidate, decide
+    from chalicelib.domain.targeting import Device
+    from chalicelib.manifests.reader import open_envelope, read_segment, segment_path_for
+
+    creds = json.loads((data_dir / "bootstrap.json").read_text())
+    api = httpx.Client(base_url=api_url, timeout=30)
+    cdn = httpx.Client(base_url=cdn_url, timeout=30)
+    token = api.post("/api/auth/login", json={"username": creds["username"], "password": creds["password"]}).json()["token"]
+    api.headers["authorization"] = f"Bearer {token}"
+    ws = f"/api/apps/{creds['appId']}/workspaces/{creds['workspaceId']}"
+    package = api.post(ws + "/upgrade/packages", json={"platform": "ios", "distribution": "appStore", "version": "5.0",
+                                                       "storeUrl": "https://apps.apple.com/app/id1"}).json()["packageId"]
+    task = api.post(ws + f"/upgrade/packages/{package}/tasks", json={"type": "official", "mode": "forced"})
+    task.raise_for_status()
+    task_id = task.json()["taskId"]
+    keys = {k["keyId"]: base64.b64decode(k["publicKey"]) for k in api.get(ws + "/signing-keys").json()["keys"]}
+    index_path = f"/m/{creds['appId']}/{creds['workspaceId']}/upgrade/ios/index.json"
+    device = Device("ios", user_id="bench-user", device_id="bench-device", client_version="4.0")
+    segments: dict[str, list[Candidate]] = {}
+
+    def visible_answer() -> str | None:
+        reply = cdn.get(index_path)
+        if reply.status_code != 200:
+            return None
+        index = open_envelope(reply.content, keys, "index")
+        entry = segment_path_for(index, device)
+        if entry["path"] not in segments:
+            segments[entry["path"]] = read_segment(cdn.get("/" + entry["path"]).content, entry, keys)
+        chosen = decide(segments[entry["path"]], device, None, now=int(time.time()))
+        return chosen.id if chosen else None
+
+    expected = f"upgrade-task-{task_id}"
+    deadline = time.monotonic() + 10
+    while visible_answer() != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    latencies, baseline = [], []
+    for n in range(args.changes):
+        started = time.perf_counter()
+        api.get("/api/health").raise_for_status()
+        baseline.append(time.perf_counter() - started)
+        action, expected = ("pause", None) if n % 2 == 0 else ("continue", f"upgrade-task-{task_id}")
+        started = time.perf_counter()
+        api.post(ws + f"/upgrade/tasks/{task_id}/status", json={"action": action}).raise_for_status()
+        while visible_answer() != expected:
+            if time.perf_counter() - started > 30:
+                raise SystemExit(f"change {n} never became visible")
+        latencies.append(time.perf_counter() - started)
+    p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
+    result = {
+        "benchmark": "publish_latency", "changes": args.changes,
+        "p50_ms": round(p50 * 1000, 1), "p99_ms": round(p99 * 1000, 1), "max_ms": round(max(latencies) * 1000, 1),
+        "api_round_trip_p50_ms": round(statistics.median(baseline) * 1000, 2),
+        "p50_vs_api_round_trip": round(p50 / statistics.median(baseline), 1),
+        "target_p99_ms": 1000, "met": p99 < 1.0,
+    }  # fmt: skip
+    print(json.dumps(result))
+    return 0 if result["met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
