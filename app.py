@@ -5,9 +5,11 @@ from chalice import Chalice
 from chalicelib.api.client import client
 from chalicelib.api.console import console
 from chalicelib.api.delivery import delivery
+from chalicelib.api.downloads import downloads
 from chalicelib.api.health import health
 from chalicelib.api.openapi import openapi
 from chalicelib.api.targeting import targeting
+from chalicelib.api.upgrade import upgrade
 from chalicelib.config import events_queue_name
 from chalicelib.events import handlers
 
@@ -18,6 +20,8 @@ app.register_blueprint(console)
 app.register_blueprint(delivery)
 app.register_blueprint(openapi)
 app.register_blueprint(targeting)
+app.register_blueprint(upgrade)
+app.register_blueprint(downloads)
 
 # S3 ObjectCreated (uploads/) -> SQS -> here. infra/template.json declares the notification;
 # Chalice's CloudFormation packaging cannot express @app.on_s3_event.

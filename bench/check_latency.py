@@ -61,23 +61,47 @@ def main() -> int:
 
         products.register("fake", "tests.fake_product")
         tenant = TenantId("BENCH_APP", "prod")
-        target = compile_target(parse_target({"platform": "android", "clientVersions": [{"max": "5.0"}],
-                                              "rules": [{"type": "city", "operation": 1, "values": ["Shanghai"]}]}))
+        target = compile_target(
+            parse_target(
+                {
+                    "platform": "android",
+                    "clientVersions": [{"max": "5.0"}],
+                    "rules": [{"type": "city", "operation": 1, "values": ["Shanghai"]}],
+                }
+            )
+        )
         fake_product.RELEASES[(tenant.key, "android")] = [
             Candidate("rule-gray", target, {"resultStatus": 206, "newestVersion": "5.0"}),
-            Candidate("official", compile_target(parse_target({"clientVersions": [{"max": "5.0"}]})),
-                      {"resultStatus": 202, "newestVersion": "5.0"}),
+            Candidate(
+                "official",
+                compile_target(parse_target({"clientVersions": [{"max": "5.0"}]})),
+                {"resultStatus": 202, "newestVersion": "5.0"},
+            ),
         ]
         publishing.changed(tenant, "fake", (Platform.ANDROID,))
         index = json.loads(Envelope.parse(store.get_file(index_path(tenant, "fake", "android"))).payload)
         segment = find_segment(index, Device("android", client_version="4.0").client_version)["path"]
 
-        cdn = CdnServer(boto3.client("s3", region_name="us-east-1"), res.buckets["DeliveryBucket"], host="127.0.0.1", port=0)
+        cdn = CdnServer(
+            boto3.client("s3", region_name="us-east-1"),
+            res.buckets["DeliveryBucket"],
+            host="127.0.0.1",
+            port=0,
+        )
         cdn.start()
         rng = random.Random(1)
-        contexts = [{"appId": tenant.app_id, "workspaceId": tenant.workspace_id, "platform": "android",
-                     "clientVersion": "4.0", "userId": f"u{n}", "deviceId": f"d{n}",
-                     "city": rng.choice(["Shanghai", "Beijing"])} for n in range(args.checks)]
+        contexts = [
+            {
+                "appId": tenant.app_id,
+                "workspaceId": tenant.workspace_id,
+                "platform": "android",
+                "clientVersion": "4.0",
+                "userId": f"u{n}",
+                "deviceId": f"d{n}",
+                "city": rng.choice(["Shanghai", "Beijing"]),
+            }
+            for n in range(args.checks)
+        ]
         dynamic, static = [], []
         with httpx.Client(base_url=cdn.url) as http:
             checks.check("fake", contexts[0])  # warm: the container has the manifests cached

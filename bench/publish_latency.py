@@ -73,15 +73,26 @@ def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:  # noqa: ANN00
     creds = json.loads((data_dir / "bootstrap.json").read_text())
     api = httpx.Client(base_url=api_url, timeout=30)
     cdn = httpx.Client(base_url=cdn_url, timeout=30)
-    token = api.post("/api/auth/login", json={"username": creds["username"], "password": creds["password"]}).json()["token"]
+    token = api.post(
+        "/api/auth/login", json={"username": creds["username"], "password": creds["password"]}
+    ).json()["token"]
     api.headers["authorization"] = f"Bearer {token}"
     ws = f"/api/apps/{creds['appId']}/workspaces/{creds['workspaceId']}"
-    package = api.post(ws + "/upgrade/packages", json={"platform": "ios", "distribution": "appStore", "version": "5.0",
-                                                       "storeUrl": "https://apps.apple.com/app/id1"}).json()["packageId"]
+    package = api.post(
+        ws + "/upgrade/packages",
+        json={
+            "platform": "ios",
+            "distribution": "appStore",
+            "version": "5.0",
+            "storeUrl": "https://apps.apple.com/app/id1",
+        },
+    ).json()["packageId"]
     task = api.post(ws + f"/upgrade/packages/{package}/tasks", json={"type": "official", "mode": "forced"})
     task.raise_for_status()
     task_id = task.json()["taskId"]
-    keys = {k["keyId"]: base64.b64decode(k["publicKey"]) for k in api.get(ws + "/signing-keys").json()["keys"]}
+    keys = {
+        k["keyId"]: base64.b64decode(k["publicKey"]) for k in api.get(ws + "/signing-keys").json()["keys"]
+    }
     index_path = f"/m/{creds['appId']}/{creds['workspaceId']}/upgrade/ios/index.json"
     device = Device("ios", user_id="bench-user", device_id="bench-device", client_version="4.0")
     segments: dict[str, list[Candidate]] = {}

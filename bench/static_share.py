@@ -35,14 +35,27 @@ sys.path.insert(0, str(ROOT))
 
 HEADERS_304 = 220  # bytes of a typical CloudFront 304 response's status line and headers
 HEADERS_200 = 420
-CITIES = ["Shanghai", "Beijing", "Shenzhen", "Guangzhou", "Hangzhou", "Chengdu", "Wuhan", "Xian", "Nanjing", "Tianjin"]
+CITIES = [
+    "Shanghai",
+    "Beijing",
+    "Shenzhen",
+    "Guangzhou",
+    "Hangzhou",
+    "Chengdu",
+    "Wuhan",
+    "Xian",
+    "Nanjing",
+    "Tianjin",
+]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--checks", type=int, default=10)
-    parser.add_argument("--sample", type=int, default=300, help="devices also run through the real DeviceClient")
+    parser.add_argument(
+        "--sample", type=int, default=300, help="devices also run through the real DeviceClient"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     os.environ.update(
@@ -87,9 +100,17 @@ def run(args, tmp: Path) -> int:  # noqa: ANN001
     for n in range(args.devices):
         platform = "android" if rng.random() < 0.6 else "ios"
         version = rng.choices(["3.0.2", "4.2.0", "4.8.1", "5.0.0", "5.1.0"], weights=[4, 20, 36, 25, 15])[0]
-        fleet.append({"platform": platform, "userId": f"user-{n:07d}", "deviceId": f"dev-{n:07d}", "clientVersion": version,
-                      "city": rng.choice(CITIES), "netType": rng.choice(["WIFI", "WIFI", "4G", "5G"]),
-                      "osVersion": rng.choice(["10", "11", "12", "13", "14"])})
+        fleet.append(
+            {
+                "platform": platform,
+                "userId": f"user-{n:07d}",
+                "deviceId": f"dev-{n:07d}",
+                "clientVersion": version,
+                "city": rng.choice(CITIES),
+                "netType": rng.choice(["WIFI", "WIFI", "4G", "5G"]),
+                "osVersion": rng.choice(["10", "11", "12", "13", "14"]),
+            }
+        )
     listed = [d["userId"] for d in fleet if rng.random() < 0.05]
     wid = whitelists.create(call, tenant, name="beta", kind="normal")["whitelistId"]
     whitelists.add_members(call, tenant, wid, "\n".join(listed[:20000]))
@@ -100,15 +121,38 @@ def run(args, tmp: Path) -> int:  # noqa: ANN001
 
         payload = {"newestVersion": "5.1.0", "downloadURL": f"https://cdn.example.com/app-5.1.0.{platform}"}
         return [  # priority order: 5.1 tasks (whitelist gray, rule gray, time window), then 5.0 official
-            Candidate("wl-gray", target(clientVersions=[{"max": "5.1.0", "maxInclusive": False}], whitelistIds=[wid]),
-                      {**payload, "resultStatus": 206}),
-            Candidate("rule-gray", target(clientVersions=[{"max": "5.1.0", "maxInclusive": False}],
-                      rules=[{"type": "city", "operation": 1, "values": ["Shanghai"]},
-                             {"type": "network", "operation": 1, "values": ["Wi-Fi"]}]), {**payload, "resultStatus": 204}),
-            Candidate("window-gray", target(clientVersions=["3.0-3.0.99"]), {**payload, "resultStatus": 202},
-                      dynamic=True, not_after=int(time.time()) + 86400),
-            Candidate("official", target(clientVersions=[{"max": "5.0.0", "maxInclusive": False}]),
-                      {"newestVersion": "5.0.0", "resultStatus": 202, "downloadURL": "https://cdn.example.com/5.0.0"}),
+            Candidate(
+                "wl-gray",
+                target(clientVersions=[{"max": "5.1.0", "maxInclusive": False}], whitelistIds=[wid]),
+                {**payload, "resultStatus": 206},
+            ),
+            Candidate(
+                "rule-gray",
+                target(
+                    clientVersions=[{"max": "5.1.0", "maxInclusive": False}],
+                    rules=[
+                        {"type": "city", "operation": 1, "values": ["Shanghai"]},
+                        {"type": "network", "operation": 1, "values": ["Wi-Fi"]},
+                    ],
+                ),
+                {**payload, "resultStatus": 204},
+            ),
+            Candidate(
+                "window-gray",
+                target(clientVersions=["3.0-3.0.99"]),
+                {**payload, "resultStatus": 202},
+                dynamic=True,
+                not_after=int(time.time()) + 86400,
+            ),
+            Candidate(
+                "official",
+                target(clientVersions=[{"max": "5.0.0", "maxInclusive": False}]),
+                {
+                    "newestVersion": "5.0.0",
+                    "resultStatus": 202,
+                    "downloadURL": "https://cdn.example.com/5.0.0",
+                },
+            ),
         ]
 
     for platform in ("android", "ios"):
@@ -125,7 +169,10 @@ def run(args, tmp: Path) -> int:  # noqa: ANN001
             files[path] = store.get_file(path)
         return files[path]
 
-    indexes = {p: json.loads(Envelope.parse(fetch(index_path(tenant, "fake", p))).payload) for p in ("android", "ios")}
+    indexes = {
+        p: json.loads(Envelope.parse(fetch(index_path(tenant, "fake", p))).payload)
+        for p in ("android", "ios")
+    }
     memberships = {p: ShardedMembership() for p in ("android", "ios")}
     per_check_bytes, api_calls, checks_total = [], 0, 0
     segment_cache: dict[str, list[Candidate]] = {}
@@ -136,7 +183,10 @@ def run(args, tmp: Path) -> int:  # noqa: ANN001
         device = Device.from_context(context)
         entry = find_segment(index, device.client_version)
         if entry["path"] not in segment_cache:
-            segment_cache[entry["path"]] = [Candidate.from_json(c) for c in json.loads(Envelope.parse(fetch(entry["path"])).payload)["candidates"]]
+            segment_cache[entry["path"]] = [
+                Candidate.from_json(c)
+                for c in json.loads(Envelope.parse(fetch(entry["path"])).payload)["candidates"]
+            ]
         shard_bytes = 0
         needs_shard = any(c.target.whitelist_ids for c in segment_cache[entry["path"]])
         if needs_shard:
@@ -146,7 +196,13 @@ def run(args, tmp: Path) -> int:  # noqa: ANN001
             doc = json.loads(Envelope.parse(fetch(path)).payload)
             memberships[platform].add_shard(wid, wl["salt"], shard, doc["hashes"])
             shard_bytes = HEADERS_200 + len(fetch(path))
-        first = HEADERS_200 + len(fetch(index_path(tenant, "fake", platform))) + HEADERS_200 + len(fetch(entry["path"])) + shard_bytes
+        first = (
+            HEADERS_200
+            + len(fetch(index_path(tenant, "fake", platform)))
+            + HEADERS_200
+            + len(fetch(entry["path"]))
+            + shard_bytes
+        )
         try:
             decide(segment_cache[entry["path"]], device, memberships[platform], now=int(time.time()))
             dynamic = False
@@ -168,11 +224,20 @@ def run(args, tmp: Path) -> int:  # noqa: ANN001
         agree = 0
         sample = rng.sample(fleet, args.sample)
         for context in sample:
-            phone = DeviceClient("http://cdn", "http://api", app_id=tenant.app_id, workspace_id=tenant.workspace_id,
-                                 public_keys=keys, state_dir=tmp / "phones" / context["deviceId"],
-                                 transport=BucketCdn(), api_transport=ChaliceApi(api_client))
+            phone = DeviceClient(
+                "http://cdn",
+                "http://api",
+                app_id=tenant.app_id,
+                workspace_id=tenant.workspace_id,
+                public_keys=keys,
+                state_dir=tmp / "phones" / context["deviceId"],
+                transport=BucketCdn(),
+                api_transport=ChaliceApi(api_client),
+            )
             decision = phone.check("fake", Device.from_context(context))
-            server = checks.check("fake", {"appId": tenant.app_id, "workspaceId": tenant.workspace_id, **context})
+            server = checks.check(
+                "fake", {"appId": tenant.app_id, "workspaceId": tenant.workspace_id, **context}
+            )
             agree += decision.answer == server
     share = 1 - api_calls / checks_total
     result = {

@@ -53,25 +53,51 @@ def through_the_api(path: Path, tmp: Path) -> tuple[float, dict]:
         creds = ensure_demo()
         ws = f"/api/apps/{creds['appId']}/workspaces/{creds['workspaceId']}"
         with Client(app) as client:
+
             def call(method, url, body=None, token=None):  # noqa: ANN001, ANN202
                 headers = {"content-type": "application/json"}
                 if token:
                     headers["authorization"] = f"Bearer {token}"
-                reply = getattr(client.http, method)(url, headers=headers, body=json.dumps(body or {}).encode())
+                reply = getattr(client.http, method)(
+                    url, headers=headers, body=json.dumps(body or {}).encode()
+                )
                 return json.loads(reply.body)
 
-            token = call("post", "/api/auth/login", {"username": creds["username"], "password": creds["password"]})["token"]
+            token = call(
+                "post", "/api/auth/login", {"username": creds["username"], "password": creds["password"]}
+            )["token"]
             wid = call("post", ws + "/whitelists", {"name": "bench", "type": "normal"}, token)["whitelistId"]
             sqs = boto3.client("sqs", region_name="us-east-1")
             started = time.perf_counter()
             upload = call("post", ws + f"/whitelists/{wid}/imports", {"filename": "ids.txt"}, token)
             with path.open("rb") as f:
-                requests.post(upload["post"]["url"], data=upload["post"]["fields"], files={"file": ("ids.txt", f)}, timeout=600)
-            messages = sqs.receive_message(QueueUrl=res.queue_urls["EventsQueue"], MaxNumberOfMessages=1)["Messages"]
-            on_upload_event({"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-                                          "body": m["Body"], "attributes": {}, "messageAttributes": {},
-                                          "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "us-east-1"}
-                                         for m in messages]}, None)
+                requests.post(
+                    upload["post"]["url"],
+                    data=upload["post"]["fields"],
+                    files={"file": ("ids.txt", f)},
+                    timeout=600,
+                )
+            messages = sqs.receive_message(QueueUrl=res.queue_urls["EventsQueue"], MaxNumberOfMessages=1)[
+                "Messages"
+            ]
+            on_upload_event(
+                {
+                    "Records": [
+                        {
+                            "messageId": m["MessageId"],
+                            "receiptHandle": m["ReceiptHandle"],
+                            "body": m["Body"],
+                            "attributes": {},
+                            "messageAttributes": {},
+                            "eventSource": "aws:sqs",
+                            "eventSourceARN": "arn",
+                            "awsRegion": "us-east-1",
+                        }
+                        for m in messages
+                    ]
+                },
+                None,
+            )
             status = call("get", ws + f"/uploads/{upload['uploadId']}", token=token)
             elapsed = time.perf_counter() - started
     return elapsed, status

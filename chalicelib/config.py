@@ -18,6 +18,7 @@ ENV_KMS_KEY_ID = "MDS_KMS_KEY_ID"
 ENV_MASTER_KEY_FILE = "MDS_MASTER_KEY_FILE"
 ENV_CDN_BASE_URL = "MDS_CDN_BASE_URL"
 ENV_CDN_DISTRIBUTION_ID = "MDS_CDN_DISTRIBUTION_ID"
+ENV_API_BASE_URL = "MDS_API_BASE_URL"  # the API's public base: absolute download links in client answers
 ENV_TOKEN_TTL = "MDS_TOKEN_TTL_SECONDS"
 ENV_MAX_BODY_BYTES = "MDS_MAX_BODY_BYTES"
 ENV_LOG_LEVEL = "MDS_LOG_LEVEL"
@@ -36,6 +37,7 @@ class Settings:
     kms_key_id: str | None
     master_key_file: str | None
     cdn_base_url: str
+    api_base_url: str
     cdn_distribution_id: str | None
     token_ttl_seconds: int
     max_body_bytes: int
@@ -71,6 +73,7 @@ def settings() -> Settings:
         kms_key_id=env.get(ENV_KMS_KEY_ID) or None,
         master_key_file=env.get(ENV_MASTER_KEY_FILE) or None,
         cdn_base_url=env.get(ENV_CDN_BASE_URL, "http://127.0.0.1:8001").rstrip("/"),
+        api_base_url=(env.get(ENV_API_BASE_URL) or "http://127.0.0.1:8000").rstrip("/"),
         cdn_distribution_id=env.get(ENV_CDN_DISTRIBUTION_ID) or None,
         token_ttl_seconds=int(env.get(ENV_TOKEN_TTL, "3600")),
         max_body_bytes=int(env.get(ENV_MAX_BODY_BYTES, str(1024 * 1024))),

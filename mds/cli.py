@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from mds.commands import audit, auth, device, keys, local, rules, users, whitelist, workspaces
+from mds.commands import audit, auth, device, keys, local, rules, upgrade, users, whitelist, workspaces
 
 app = typer.Typer(
     name="mds",
@@ -23,6 +23,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(keys.app, name="keys")
 app.add_typer(whitelist.app, name="whitelist")
 app.add_typer(rules.app, name="rules")
+app.add_typer(upgrade.app, name="upgrade")
 app.add_typer(device.app, name="device")
 app.command("audit")(audit.audit)
 

@@ -54,7 +54,7 @@ def endpoint(
     public: bool = False,
     status: int = 200,
 ) -> Callable:
-    """Register ``fn(request: ApiRequest, **uri_params) -> JSON-able`` as a route on ``bp``."""
+    """Register ``fn(request: ApiRequest, **uri_params) -> JSON-able | Response`` as a route on ``bp``."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -84,15 +84,19 @@ def endpoint(
                     source_ip=source_ip,
                 )
                 result = fn(api_request, **uri_params)
-                response = Response(
-                    body=result if result is not None else "",
-                    status_code=status if result is not None else 204,
-                    headers={
-                        "Content-Type": _JSON,
-                        "x-mds-request-id": request_id,
-                        "Cache-Control": "no-store",
-                    },
-                )
+                if isinstance(result, Response):  # a route that answers other than JSON (redirects, HTML)
+                    response = result
+                    response.headers = {"x-mds-request-id": request_id, **(response.headers or {})}
+                else:
+                    response = Response(
+                        body=result if result is not None else "",
+                        status_code=status if result is not None else 204,
+                        headers={
+                            "Content-Type": _JSON,
+                            "x-mds-request-id": request_id,
+                            "Cache-Control": "no-store",
+                        },
+                    )
             except MdsError as exc:
                 response = rest_error(exc, request_id)
             except Exception as exc:  # noqa: BLE001 - the boundary: log it, answer 500 with the request ID

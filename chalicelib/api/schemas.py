@@ -123,3 +123,51 @@ class CheckBody(Body):
     city: str | None = None
     net_type: str | None = None
     channel: str | None = None
+
+
+class CreateUpgradePackageBody(Body):
+    platform: str
+    version: str
+    distribution: str | None = None
+    description: str | None = None
+    verification_code: str | None = None
+    store_url: str | None = None
+    valid_days: int | None = None
+    tester_limit: int | None = None
+    bundle_id: str | None = None
+    filename: str | None = None
+
+
+class UpdateUpgradePackageBody(Body):
+    description: str | None = None
+    verification_code: str | None = None  # "" removes it
+    store_url: str | None = None
+    valid_days: int | None = None
+    tester_limit: int | None = None
+    bundle_id: str | None = None
+    revision: int | None = None
+
+
+class PackageUploadBody(Body):
+    kind: str = "package"  # package | icon | symbols
+    filename: str
+
+
+class CreateUpgradeTaskBody(Body):
+    release_type: str = Field(alias="type")
+    mode: str | int
+    gray_model: str | None = None
+    whitelist_ids: list[str | int] | None = None
+    end_time: str | int | None = None
+    users_count: int | None = None
+    client_versions: list[dict[str, Any] | str] | None = None
+    rules: list[dict[str, Any]] | None = None
+    guide_memo: str | None = None
+    description: str | None = None
+    need_client_net_type: str | None = None
+    silent_period_days: int | None = None
+
+
+class TaskStatusBody(Body):
+    action: str
+    revision: int | None = None

@@ -15,7 +15,11 @@ def on_upload_event(event: Any) -> None:
     A malformed message raises: SQS redelivers it and, after ``maxReceiveCount`` tries, parks it
     in the dead-letter queue for a human to look at.
     """
-    from chalicelib.services import uploads, whitelists  # noqa: F401 - importing registers processors
+    from chalicelib.services import (  # noqa: F401 - importing registers processors
+        package_files,
+        uploads,
+        whitelists,
+    )
 
     for message in event:
         body = json.loads(message.body)

@@ -62,7 +62,13 @@ class _Signer:
 
 
 def publish(
-    tenant: TenantId, product: str, platform: Platform, candidates: list[Candidate], *, now: int, force: bool = False
+    tenant: TenantId,
+    product: str,
+    platform: Platform,
+    candidates: list[Candidate],
+    *,
+    now: int,
+    force: bool = False,
 ) -> Published:
     """``force``: publish even if the content is unchanged (a new signing key must re-sign the index)."""
     from datetime import UTC, datetime

@@ -113,12 +113,16 @@ def object_created(key: str, *, size: int, etag: str, at: str) -> None:
         if size > record.max_bytes
         else None
     )
+    handle = PROCESSORS.get(record.purpose)
     if not uploads.mark_received(
         ref.tenant, ref.upload_id, size=size, etag=etag.strip('"'), at=at, error=error
     ):
-        log(logging.INFO, "duplicate upload event ignored", key=key, uploadId=ref.upload_id)
-        return
-    handle = PROCESSORS.get(record.purpose)
+        current = uploads.get(ref.tenant, ref.upload_id)
+        # Received but never finished: an earlier attempt failed on something transient (it raised,
+        # so SQS redelivered). Processors are idempotent, so run it again; anything else is a duplicate.
+        if not (current.status is UploadStatus.RECEIVED and current.etag == etag.strip('"') and handle):
+            log(logging.INFO, "duplicate upload event ignored", key=key, uploadId=ref.upload_id)
+            return
     if handle is None or error is not None:
         return
     received = uploads.get(ref.tenant, ref.upload_id)

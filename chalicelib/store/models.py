@@ -181,6 +181,71 @@ class ReleaseRuleModel(Model):
     version = VersionAttribute()
 
 
+class UpgradePackageModel(Model):
+    """Release packages; ``version#<platform>#<canonical version>`` guard items keep versions unique."""
+
+    Meta = _meta("UpgradePackages")
+    tenant = UnicodeAttribute(hash_key=True)
+    package_id = UnicodeAttribute(range_key=True)  # numeric text; "version#…" for guards
+    platform = UnicodeAttribute()
+    distribution = UnicodeAttribute(null=True)
+    app_version = UnicodeAttribute(null=True)  # the package's version as entered ("version" is the lock)
+    description = UnicodeAttribute(null=True)
+    download_key = UnicodeAttribute(null=True)
+    code_digest = UnicodeAttribute(null=True)
+    store_url = UnicodeAttribute(null=True)
+    valid_days = NumberAttribute(null=True)
+    tester_limit = NumberAttribute(null=True)
+    bundle_id = UnicodeAttribute(null=True)
+    file = JSONAttribute(null=True)
+    file_error = UnicodeAttribute(null=True)
+    pending_upload = UnicodeAttribute(null=True)
+    detected = JSONAttribute(null=True)
+    warnings = JSONAttribute(null=True)
+    icon = JSONAttribute(null=True)
+    symbols = JSONAttribute(null=True)
+    symbol_bundles = JSONAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class UpgradeTaskModel(Model):
+    Meta = _meta("UpgradeTasks")
+    tenant = UnicodeAttribute(hash_key=True)
+    task_id = UnicodeAttribute(range_key=True)  # numeric text
+    package_id = UnicodeAttribute()
+    release_type = UnicodeAttribute()
+    gray_model = UnicodeAttribute(null=True)
+    mode = NumberAttribute()
+    target = JSONAttribute()  # the rule engine's input form (Target.to_json)
+    guide_memo = UnicodeAttribute(default="")
+    description = UnicodeAttribute(default="")
+    state = UnicodeAttribute()
+    end_time = NumberAttribute(null=True)  # epoch seconds
+    users_count = NumberAttribute(null=True)
+    need_net_type = UnicodeAttribute(null=True)
+    silent_days = NumberAttribute(null=True)
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class QuotaClaimModel(Model):
+    """Time-window quotas: one counter per task (``task#<id>``: ``claimed`` of ``quota``) and one claim
+    per (task, user) (``task#<id>#u#<sha256 of the identity>``). TTL: a while after the task's end."""
+
+    Meta = _meta("QuotaClaims")
+    tenant = UnicodeAttribute(hash_key=True)
+    claim_key = UnicodeAttribute(range_key=True)
+    claimed = NumberAttribute(null=True)
+    quota = NumberAttribute(null=True)
+    claimed_at = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     TenantModel,
     UserModel,
@@ -192,4 +257,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SequenceModel,
     WhitelistModel,
     ReleaseRuleModel,
+    UpgradePackageModel,
+    UpgradeTaskModel,
+    QuotaClaimModel,
 )

@@ -7,7 +7,9 @@ name, a stale version), so a cancelled transaction is reported as what actually 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -21,6 +23,10 @@ from chalicelib.domain.errors import Conflict, MdsError, VersionConflict
 from chalicelib.store.audit_log import to_model as audit_model
 
 _MAX_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+# Audit entry IDs are "<time>#<request id>#<n>"; a request that commits twice (e.g. a package, then its
+# upload) must not reuse n, or its second entry would replace the first. Unique per process is enough:
+# one request runs in one process.
+_AUDIT_NUMBERS = itertools.count()
 
 
 @dataclass
@@ -72,14 +78,19 @@ class UnitOfWork:
 
     def commit(self) -> None:
         audit_ops = [
-            _Op("save", (audit_model(entry, n),), {}, Conflict("audit entry collision; try again"))
-            for n, entry in enumerate(self._audit)
+            _Op(
+                "save",
+                (audit_model(entry, next(_AUDIT_NUMBERS)),),
+                {},
+                Conflict("audit entry collision; try again"),
+            )
+            for entry in self._audit
         ]
         ops = self._ordered(self._ops + audit_ops)
         if len(ops) > _MAX_ITEMS:
             raise ValueError(f"a unit of work holds at most {_MAX_ITEMS} writes")
         try:
-            with TransactWrite(connection=Connection(region=settings().region)) as tx:
+            with TransactWrite(connection=_connection(settings().region)) as tx:
                 for op in ops:
                     getattr(tx, "condition_check" if op.kind == "check" else op.kind)(*op.args, **op.kwargs)
         except TransactWriteError as exc:
@@ -97,6 +108,12 @@ class UnitOfWork:
         # call order); cancellation reasons come back in the same order, so keep ours aligned.
         order = {"check": 0, "delete": 1, "save": 2, "update": 3}
         return sorted(ops, key=lambda op: order[op.kind])
+
+
+@lru_cache(maxsize=4)
+def _connection(region: str) -> Connection:
+    """One connection per container: building a botocore client per commit costs milliseconds."""
+    return Connection(region=region)
 
 
 def _stale_message(target: Any) -> str:

@@ -135,17 +135,22 @@ def presigned_post(object_key: str, *, max_bytes: int, expires_in: int) -> dict:
 
 
 def finish(tenant: TenantId, upload_id: str, *, result: dict | None = None, error: str | None = None) -> None:
-    """Received → processed (with what processing reported) or failed (with why)."""
+    """Received → processed (with what processing reported) or failed (with why). Finishing an upload
+    another delivery of the same event already finished changes nothing."""
     status = UploadStatus.FAILED if error else UploadStatus.PROCESSED
-    UploadModel(tenant=tenant.key, upload_id=upload_id).update(
-        actions=[
-            UploadModel.status.set(status.value),
-            UploadModel.result.set(result),
-            UploadModel.error.set(error),
-        ],
-        condition=UploadModel.status == UploadStatus.RECEIVED.value,
-        add_version_condition=False,
-    )
+    try:
+        UploadModel(tenant=tenant.key, upload_id=upload_id).update(
+            actions=[
+                UploadModel.status.set(status.value),
+                UploadModel.result.set(result),
+                UploadModel.error.set(error),
+            ],
+            condition=UploadModel.status == UploadStatus.RECEIVED.value,
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def read_object(record: UploadRecord) -> bytes:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
 
 import httpx
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from mds.client import ApiError, MdsClient, Session
@@ -60,3 +62,30 @@ def show(
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(table)
+
+
+def upload_file(post: dict[str, Any], file: Path) -> None:
+    """POST ``file`` to S3 with a presigned policy (``{"url", "fields"}``), showing progress."""
+    size = file.stat().st_size
+    columns = (TextColumn("[bold]upload"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=out) as progress, file.open("rb") as raw:
+        task = progress.add_task("upload", total=size)
+        reader = _Counting(raw, lambda n: progress.advance(task, n))
+        resp = httpx.post(post["url"], data=post["fields"], files={"file": (file.name, reader)}, timeout=600)
+    if resp.status_code >= 300:
+        raise ApiError(resp.status_code, "UploadRefused", resp.text[:300], "file", None)
+
+
+class _Counting:
+    """A file wrapper that reports how many bytes the HTTP client has read so far."""
+
+    def __init__(self, raw: BinaryIO, advance: Any) -> None:
+        self._raw, self._advance = raw, advance
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._advance(len(chunk))
+        return chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)

@@ -20,14 +20,20 @@ app = typer.Typer(help="Simulate a device: read the CDN manifests like an app do
 def check(
     product: Annotated[str, typer.Argument(help="upgrade (more products as they land)")],
     platform: Annotated[str, typer.Option("--platform", help="android | ios")],
-    version: Annotated[str | None, typer.Option("--version", help="the app's client version, e.g. 4.0.0")] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="the app's client version, e.g. 4.0.0")
+    ] = None,
     user: Annotated[str | None, typer.Option("--user", help="user ID")] = None,
-    device_id: Annotated[str | None, typer.Option("--device-id", help="device ID (default: sim-<user>)")] = None,
+    device_id: Annotated[
+        str | None, typer.Option("--device-id", help="device ID (default: sim-<user>)")
+    ] = None,
     city: Annotated[str | None, typer.Option("--city")] = None,
     model: Annotated[str | None, typer.Option("--model")] = None,
     net: Annotated[str | None, typer.Option("--net", help="WIFI, 4G, ...")] = None,
     os_version: Annotated[str | None, typer.Option("--os", help="OS version, e.g. 12.0")] = None,
-    cdn: Annotated[str, typer.Option("--cdn", envvar="MDS_CDN_URL", help="CDN base URL")] = "http://127.0.0.1:8001",
+    cdn: Annotated[
+        str, typer.Option("--cdn", envvar="MDS_CDN_URL", help="CDN base URL")
+    ] = "http://127.0.0.1:8001",
     app_id: AppOpt = None,
     workspace_id: WorkspaceOpt = None,
 ) -> None:
@@ -40,13 +46,18 @@ def check(
     _, _, _, app, _, workspace = ws.split("/")
     keys = api.request("GET", ws + "/signing-keys")["keys"]  # the keys an app would have pinned at build time
     device_id = device_id or f"sim-{user or 'anonymous'}"
-    state_dir = Path(os.environ.get("MDS_DEVICE_DIR", Path.home() / ".mds" / "devices")) / f"{app}-{workspace}-{device_id}"
+    state_dir = (
+        Path(os.environ.get("MDS_DEVICE_DIR", Path.home() / ".mds" / "devices"))
+        / f"{app}-{workspace}-{device_id}"
+    )
     phone = DeviceClient(
         cdn, api.session.endpoint, app_id=app, workspace_id=workspace, state_dir=state_dir,
         public_keys={k["keyId"]: base64.b64decode(k["publicKey"]) for k in keys},
     )  # fmt: skip
-    device = Device(platform, user_id=user, device_id=device_id, client_version=version, os_version=os_version,
-                    model=model, city=city, net_type=net)  # fmt: skip
+    device = Device(
+        platform, user_id=user, device_id=device_id, client_version=version, os_version=os_version,
+        model=model, city=city, net_type=net,
+    )  # fmt: skip
     decision = phone.check(product, device)
     out.print_json(json.dumps({
         "answer": decision.answer,

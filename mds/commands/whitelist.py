@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
-import httpx
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from mds.client import ApiError
-from mds.commands.common import AppOpt, JsonOpt, WorkspaceOpt, api_command, client, out, show
+from mds.commands.common import AppOpt, JsonOpt, WorkspaceOpt, api_command, client, out, show, upload_file
 
 app = typer.Typer(
     help="Whitelists: user-ID lists and regex lists that gray releases target.", no_args_is_help=True
@@ -114,7 +112,7 @@ def import_file(
         api.workspace_path(app_id, workspace_id, f"/whitelists/{whitelist_id}/imports"),
         body={"filename": file.name},
     )
-    _upload(token["post"], file)
+    upload_file(token["post"], file)
     status_path = api.workspace_path(app_id, workspace_id, f"/uploads/{token['uploadId']}")
     deadline = time.monotonic() + wait
     with out.status("Importing…"):
@@ -129,32 +127,6 @@ def import_file(
         raise ApiError(400, "ImportFailed", upload["error"] or "the import failed", "file", token["uploadId"])
     else:
         out.print(f"Still {upload['status']}; check later with the upload ID {token['uploadId']}.")
-
-
-def _upload(post: dict[str, Any], file: Path) -> None:
-    size = file.stat().st_size
-    columns = (TextColumn("[bold]upload"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=out) as progress, file.open("rb") as raw:
-        task = progress.add_task("upload", total=size)
-        reader = _Counting(raw, lambda n: progress.advance(task, n))
-        resp = httpx.post(post["url"], data=post["fields"], files={"file": (file.name, reader)}, timeout=600)
-    if resp.status_code >= 300:
-        raise ApiError(resp.status_code, "UploadRefused", resp.text[:300], "file", None)
-
-
-class _Counting:
-    """A file wrapper that reports how many bytes the HTTP client has read so far."""
-
-    def __init__(self, raw: BinaryIO, advance: Any) -> None:
-        self._raw, self._advance = raw, advance
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._raw.read(size)
-        self._advance(len(chunk))
-        return chunk
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
 
 
 @app.command("show")

@@ -115,7 +115,9 @@ class DeviceClient:
             return cached
         answer = self._ask_server(product, device, decision)
         state = self._state()
-        state["dynamic"] = {k: v for k, v in state.get("dynamic", {}).items() if k.startswith(f"{base}@{decision.sequence}:")}
+        state["dynamic"] = {
+            k: v for k, v in state.get("dynamic", {}).items() if k.startswith(f"{base}@{decision.sequence}:")
+        }
         state["dynamic"][key] = answer
         self._save_state(state)
         return answer

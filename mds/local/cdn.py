@@ -97,7 +97,6 @@ def etag_matches(header: str, etag: str) -> bool:
 
 
 class _CdnHandler(BaseHTTPRequestHandler):
-
     # Headers and body go out in separate writes; without this, Nagle + delayed ACK add ~40 ms.
     disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"

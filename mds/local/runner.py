@@ -220,6 +220,7 @@ class LocalStack:
                 "AWS_REGION": LOCAL_REGION,
                 "MDS_MASTER_KEY_FILE": str(self._master_key()),
                 "MDS_CDN_BASE_URL": self.cdn_url,
+                "MDS_API_BASE_URL": self.api_url,  # absolute download links in client answers
             }
         )
         return os.environ["MDS_STACK"]

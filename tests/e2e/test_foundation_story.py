@@ -26,6 +26,8 @@ def mds(stack, session, *args: str) -> str:
         **child_environment(),
         "MDS_ENDPOINT": stack.api_url,
         "MDS_SESSION_FILE": str(session),
+        # simulated phones keep their state next to the session, never in the user's home
+        "MDS_DEVICE_DIR": str(session.parent / "phones"),
         "COLUMNS": "200",
     }
     done = subprocess.run(

@@ -334,36 +334,61 @@ def test_signing_keys_export_rotate_and_republish(product, admin, demo, client, 
     assert exported["keys"][0]["pem"].startswith("-----BEGIN PUBLIC KEY-----")
     old = {k["keyId"]: base64.b64decode(k["publicKey"]) for k in exported["keys"]}
     status = admin.get(ws_path(demo, "/delivery/fake/android")).body
-    assert status["sequence"] == 1 and status["indexUrl"].endswith("/m/DEMO_APP/default/fake/android/index.json")
+    assert status["sequence"] == 1 and status["indexUrl"].endswith(
+        "/m/DEMO_APP/default/fake/android/index.json"
+    )
 
     rotated = admin.post(ws_path(demo, "/signing-keys/rotate")).body
     assert [k["status"] for k in rotated["keys"]] == ["current", "retired"]
     new = {k["keyId"]: base64.b64decode(k["publicKey"]) for k in rotated["keys"] if k["status"] == "current"}
-    assert admin.get(ws_path(demo, "/delivery/fake/android")).body["sequence"] == 2  # re-signed and re-published
-    assert _device_client(tenant, tmp_path, client, keys=new).check(
-        "fake", Device("android", client_version="1.0", user_id="x")).answer["resultStatus"] == 204
+    assert (
+        admin.get(ws_path(demo, "/delivery/fake/android")).body["sequence"] == 2
+    )  # re-signed and re-published
+    assert (
+        _device_client(tenant, tmp_path, client, keys=new)
+        .check("fake", Device("android", client_version="1.0", user_id="x"))
+        .answer["resultStatus"]
+        == 204
+    )
     from chalicelib.manifests.reader import ManifestError
 
     with pytest.raises(ManifestError):  # a phone that only pinned the retired key refuses the new files
-        _device_client(tenant, tmp_path, client, keys=old).check("fake", Device("android", client_version="1.0", user_id="x"))
-    viewer_rotate = admin.post(ws_path(demo, "/users"), {"username": "viewer9", "password": "a-long-password", "role": "viewer"})
+        _device_client(tenant, tmp_path, client, keys=old).check(
+            "fake", Device("android", client_version="1.0", user_id="x")
+        )
+    viewer_rotate = admin.post(
+        ws_path(demo, "/users"), {"username": "viewer9", "password": "a-long-password", "role": "viewer"}
+    )
     assert viewer_rotate.status == 201
     token = admin.login("viewer9", "a-long-password")
     assert admin.post(ws_path(demo, "/signing-keys/rotate"), token=token).status == 403
 
 
 def test_check_api_validates_and_rate_limits(product, api):
-    ok = api.post("/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "android", "deviceId": "d1"})
+    ok = api.post(
+        "/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "android", "deviceId": "d1"}
+    )
     assert ok.status == 200 and ok.body == {"resultStatus": 201, "userId": None}
-    bad = api.post("/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "windows", "deviceId": "d1"})
+    bad = api.post(
+        "/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "windows", "deviceId": "d1"}
+    )
     assert bad.status == 400 and bad.body["field"] == "platform"
-    unknown = api.post("/client/v1/nope/check", {"appId": "A1", "workspaceId": "w", "platform": "ios", "deviceId": "d"})
+    unknown = api.post(
+        "/client/v1/nope/check", {"appId": "A1", "workspaceId": "w", "platform": "ios", "deviceId": "d"}
+    )
     assert unknown.status == 404
-    extra = api.post("/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "ios", "secret": 1})
+    extra = api.post(
+        "/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "ios", "secret": 1}
+    )
     assert extra.status == 400 and extra.body["field"] == "secret"
     for _ in range(59):
-        api.post("/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "android", "deviceId": "d1"})
-    limited = api.post("/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "android", "deviceId": "d1"})
+        api.post(
+            "/client/v1/fake/check",
+            {"appId": "A1", "workspaceId": "w", "platform": "android", "deviceId": "d1"},
+        )
+    limited = api.post(
+        "/client/v1/fake/check", {"appId": "A1", "workspaceId": "w", "platform": "android", "deviceId": "d1"}
+    )
     assert limited.status == 429 and limited.headers["Retry-After"]
 
 
@@ -371,7 +396,9 @@ def test_a_whitelist_change_reaches_devices(product, client, tmp_path):
     from chalicelib.services import whitelists
 
     tenant, lists = _tenant_with_whitelists()
-    gray = Candidate("gray", compile_target(parse_target({"whitelistIds": [lists["normal"]]})), {"resultStatus": 206})
+    gray = Candidate(
+        "gray", compile_target(parse_target({"whitelistIds": [lists["normal"]]})), {"resultStatus": 206}
+    )
     _publish(tenant, [gray])
     phone = _device_client(tenant, tmp_path, client)
     newcomer = Device("android", user_id="u42", client_version="1.0")

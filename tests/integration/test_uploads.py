@@ -106,3 +106,34 @@ def test_events_for_unknown_objects_are_ignored_and_garbage_raises(aws):
     _deliver([{"MessageId": "1", "ReceiptHandle": "r", "Body": json.dumps(body)}])  # no error: nothing to do
     with pytest.raises(ValueError):
         _deliver([{"MessageId": "2", "ReceiptHandle": "r", "Body": "not json"}])
+
+
+def test_a_processor_that_fails_transiently_is_retried_on_redelivery(admin, demo, aws, monkeypatch):
+    """A crash inside processing (not a bad file) must not leave the upload stuck as "received"."""
+    import boto3
+
+    from chalicelib.services import uploads
+
+    calls = []
+
+    def flaky(record):
+        calls.append(record.upload_id)
+        if len(calls) == 1:
+            raise ConnectionError("S3 hiccup")
+        return {"ok": True}
+
+    monkeypatch.setitem(uploads.PROCESSORS, "icon", flaky)
+    token = admin.post(ws_path(demo, "/uploads"), {"purpose": "icon", "filename": "icon.png"}).body
+    requests.post(
+        token["post"]["url"], data=token["post"]["fields"], files={"file": ("icon.png", b"png")}, timeout=10
+    )
+    messages = _receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"])
+    import pytest
+
+    with pytest.raises(ConnectionError):
+        _deliver(messages)  # the handler raises: SQS will deliver the message again
+    assert admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body["status"] == "received"
+    _deliver(messages)
+    _deliver(messages)  # a third delivery finds it processed and does nothing
+    status = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
+    assert (status["status"], status["result"], len(calls)) == ("processed", {"ok": True}, 2)

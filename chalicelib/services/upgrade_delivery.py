@@ -1,0 +1,70 @@
+"""Version upgrades as delivery candidates: the interface the manifests and the dynamic check API use.
+
+- ``candidates(tenant, platform, now=)``: every live task of the platform, **in priority order**
+  (``domain.upgrade.priority_key``), as ``domain.delivery.Candidate``s; ``decide`` picks the first match.
+- ``claim(tenant, candidate, device, now=)``: the atomic time-window quota claim for a dynamic candidate.
+- ``answer(chosen, device)``: the mPaaS client answer (``resultStatus`` 201 when nothing applies).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.delivery import Candidate
+from chalicelib.domain.targeting import Device, Platform
+from chalicelib.domain.tenancy import TenantId
+from chalicelib.domain.upgrade import UP_TO_DATE, answer_payload, in_priority_order
+from chalicelib.services import downloads
+
+PREFIX = "upgrade-task-"
+
+
+def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candidate]:
+    """Every live (running, not paused, not ended, not past its end time) task for ``platform``, in
+    priority order. ``Candidate.id`` is ``upgrade-task-<taskId>``; time-window tasks are ``dynamic``
+    with ``not_after`` = their end time (epoch seconds)."""
+    from chalicelib.store import upgrade_packages, upgrade_tasks
+
+    packages = {
+        p.id: p for p in upgrade_packages.list_for_tenant(tenant) if p.platform is platform and p.usable
+    }
+    live = [
+        (task, packages[task.package_id])
+        for task in upgrade_tasks.list_for_tenant(tenant)
+        if task.package_id in packages and task.is_running(now)
+    ]
+    return [
+        Candidate(
+            id=f"{PREFIX}{task.id}",
+            target=task.target.compile(),
+            payload=answer_payload(task, package, downloads.in_app_link(tenant, package)),
+            dynamic=task.dynamic,
+            not_after=task.end_time,
+        )
+        for task, package in in_priority_order(live)
+    ]
+
+
+def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -> bool:
+    """Whether ``device`` gets ``candidate``'s time-window quota: a place already won (idempotent), or
+    one won now in a single DynamoDB transaction (never more than N distinct users; see store.quota).
+    The identity is the user ID, else the device ID; a device with neither gets no place."""
+    from chalicelib.store import quota
+
+    if not candidate.dynamic:
+        return True
+    if not candidate.id.startswith(PREFIX) or candidate.not_after is None:
+        raise ValueError(f"{candidate.id} is not a time-window upgrade task")
+    identity = device.identity
+    if not identity or now >= candidate.not_after:
+        return False
+    task_id = candidate.id[len(PREFIX) :]
+    return quota.claim(tenant, task_id, identity, now=now, end_time=candidate.not_after)
+
+
+def answer(chosen: Candidate | None, device: Device) -> dict[str, Any]:
+    """The client answer: the chosen task's payload plus ``userId``, or ``resultStatus`` 201 (up to date)."""
+    user_id = device.user_id or ""
+    if chosen is None:
+        return {"resultStatus": UP_TO_DATE, "userId": user_id}
+    return {**chosen.payload, "userId": user_id}

@@ -1,0 +1,169 @@
+"""Release tasks of upgrade packages: create, list, show, pause / continue / end.
+
+Creating a task also rewrites its package (an optimistic-lock bump in the same transaction), so two
+tasks created at once on one package cannot both slip under the 10-live-task limit, and a package
+being deleted cannot gain a task. Whitelists named by a task must exist in the tenant, and a
+whitelist cannot be deleted while a live task uses it (``using_whitelist``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.access import Permission
+from chalicelib.domain.errors import NotFound, ValidationError, VersionConflict
+from chalicelib.domain.tenancy import TenantId
+from chalicelib.domain.upgrade import TaskInput, UpgradeTask, new_task
+from chalicelib.services import audit, publishing
+from chalicelib.services.context import Call
+
+ACTIONS = {"pause": "pause", "resume": "resume", "continue": "resume", "end": "end"}
+
+
+def _now(call: Call) -> int:
+    return int(call.now.timestamp())
+
+
+def _iso(epoch: int | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def view(task: UpgradeTask, *, now: int, claimed: int | None = None) -> dict[str, Any]:
+    target = task.target.to_json()
+    data: dict[str, Any] = {
+        "taskId": task.id,
+        "packageId": task.package_id,
+        "type": task.release_type.value,
+        "grayModel": task.gray_model.value if task.gray_model else None,
+        "mode": task.mode.name.lower(),
+        "resultStatus": int(task.mode),
+        "status": task.status(now).value,
+        "whitelistIds": target["whitelistIds"],
+        "clientVersions": target["clientVersions"],
+        "rules": target["rules"],
+        "guideMemo": task.guide_memo,
+        "description": task.description,
+        "needClientNetType": task.need_net_type,
+        "silentPeriodDays": task.silent_days,
+        "createdAt": task.created_at,
+        "createdBy": task.created_by,
+        "updatedAt": task.updated_at,
+        "revision": task.lock_version,
+    }
+    if task.dynamic:
+        data.update(endTime=_iso(task.end_time), usersCount=task.users_count, claimed=claimed)
+    return data
+
+
+def create(call: Call, tenant: TenantId, package_id: str, data: TaskInput) -> dict[str, Any]:
+    """Raises ValidationError naming the field, Conflict (no usable file; 10 live tasks), NotFound."""
+    from chalicelib.store import sequences, upgrade_tasks
+    from chalicelib.store import upgrade_packages as packages
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    audit.check(call, tenant, Permission.RELEASE, action="upgrade.task.create")
+    package = packages.get(tenant, package_id)
+    now = _now(call)
+    live = sum(
+        1 for t in upgrade_tasks.list_for_tenant(tenant) if t.package_id == package_id and t.is_live(now)
+    )
+    task = new_task(package, data, task_id="0", live_tasks=live, now=now, at=call.at, by=call.actor)
+    _check_whitelists_exist(tenant, task.target.whitelist_ids)
+    task = replace(task, id=str(sequences.next_id(tenant)))
+    uow = UnitOfWork()
+    upgrade_tasks.add(uow, tenant, task)
+    packages.touch(uow, tenant, package, at=call.at)  # a concurrent create or delete conflicts (409)
+    uow.audit(
+        audit.entry(call, tenant, "upgrade.task.create", "upgrade_task", task.id, after=view(task, now=now))
+    )
+    uow.commit()
+    publishing.changed(tenant, "upgrade", (package.platform,))
+    return view(replace(task, lock_version=1), now=now, claimed=0 if task.dynamic else None)
+
+
+def _check_whitelists_exist(tenant: TenantId, whitelist_ids: tuple[str, ...]) -> None:
+    from chalicelib.store import whitelists
+
+    for i, whitelist_id in enumerate(whitelist_ids):
+        try:
+            whitelists.get(tenant, whitelist_id)
+        except NotFound:
+            raise ValidationError(
+                f"whitelistIds[{i}]", f"whitelist {whitelist_id} does not exist in this workspace"
+            ) from None
+
+
+def get(call: Call, tenant: TenantId, task_id: str) -> dict[str, Any]:
+    from chalicelib.store import quota, upgrade_tasks
+
+    audit.check(call, tenant, Permission.READ, action="upgrade.task.read")
+    task = upgrade_tasks.get(tenant, task_id)
+    return view(task, now=_now(call), claimed=quota.claimed(tenant, task.id) if task.dynamic else None)
+
+
+def list_all(
+    call: Call, tenant: TenantId, *, package_id: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    from chalicelib.store import upgrade_tasks
+
+    audit.check(call, tenant, Permission.READ, action="upgrade.task.list")
+    if status is not None and status not in ("running", "paused", "ended", "live"):
+        raise ValidationError("status", "must be one of: running, paused, ended, live")
+    now = _now(call)
+    tasks = [t for t in upgrade_tasks.list_for_tenant(tenant) if package_id in (None, t.package_id)]
+    if status == "live":
+        tasks = [t for t in tasks if t.is_live(now)]
+    elif status is not None:
+        tasks = [t for t in tasks if t.status(now).value == status]
+    return [view(t, now=now) for t in reversed(tasks)]  # newest first
+
+
+def change_status(
+    call: Call, tenant: TenantId, task_id: str, *, action: str, expected_revision: int | None = None
+) -> dict[str, Any]:
+    """``pause``, ``resume`` (alias ``continue``) or ``end``. Raises Conflict for an illegal move
+    (e.g. continuing an ended task) and VersionConflict for a stale ``expected_revision``."""
+    from chalicelib.store import quota, upgrade_tasks
+    from chalicelib.store import upgrade_packages as packages
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    audit.check(call, tenant, Permission.RELEASE, action=f"upgrade.task.{ACTIONS.get(action, 'status')}")
+    if action not in ACTIONS:
+        raise ValidationError("action", "must be one of: pause, resume (or continue), end")
+    before = upgrade_tasks.get(tenant, task_id)
+    if expected_revision is not None and expected_revision != before.lock_version:
+        raise VersionConflict(f"task {task_id} is at revision {before.lock_version}, not {expected_revision}")
+    now = _now(call)
+    after = getattr(before, ACTIONS[action])(now=now, at=call.at)
+    uow = UnitOfWork()
+    upgrade_tasks.update(uow, tenant, before, after)
+    uow.audit(
+        audit.entry(
+            call,
+            tenant,
+            f"upgrade.task.{ACTIONS[action]}",
+            "upgrade_task",
+            task_id,
+            before={"state": before.state.value},
+            after={"state": after.state.value},
+        )
+    )
+    uow.commit()
+    platform = packages.get(tenant, before.package_id).platform
+    publishing.changed(tenant, "upgrade", (platform,))
+    claimed = quota.claimed(tenant, task_id) if after.dynamic else None
+    return view(replace(after, lock_version=(before.lock_version or 0) + 1), now=now, claimed=claimed)
+
+
+def using_whitelist(tenant: TenantId, whitelist_id: str) -> list[str]:
+    """Live upgrade tasks that target ``whitelist_id`` (a whitelist in use cannot be deleted)."""
+    from chalicelib.store import upgrade_tasks
+
+    now = int(datetime.now(UTC).timestamp())
+    return [
+        f"upgrade task {t.id} (package {t.package_id})"
+        for t in upgrade_tasks.list_for_tenant(tenant)
+        if whitelist_id in t.target.whitelist_ids and t.is_live(now)
+    ]

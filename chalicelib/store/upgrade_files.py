@@ -1,0 +1,75 @@
+"""The S3 side of release packages: keep an uploaded file, hand out short-lived download links.
+
+Uploads land under ``uploads/`` (expired after two days by a lifecycle rule); a file that passes
+inspection is copied to ``upgrade/<appId>/<workspaceId>/<packageId>/<uploadId>/<filename>`` in the
+versioned artifacts bucket and referenced by its VersionId, so a link always serves exactly the bytes
+that were inspected and hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from typing import IO, Any
+
+from chalicelib.config import settings
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.tenancy import TenantId
+from chalicelib.domain.upgrade import StoredFile
+from chalicelib.store.aws import client
+
+_CHUNK = 1024 * 1024
+
+
+def spool(record: Any) -> tuple[IO[bytes], int, str]:
+    """The uploaded file of ``record`` (a store.uploads.UploadRecord) copied to a local temporary file
+    (Lambda's /tmp), with its size and SHA-256. Refuses a file replaced since its event (``IfMatch``)."""
+    reply = client("s3").get_object(
+        Bucket=settings().artifacts_bucket, Key=record.object_key, IfMatch=record.etag or "*"
+    )
+    if reply["ContentLength"] > record.max_bytes:
+        raise Conflict(f"the file is larger than {record.max_bytes} bytes")
+    digest, size = hashlib.sha256(), 0
+    local = tempfile.TemporaryFile()
+    body = reply["Body"]
+    while chunk := body.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        local.write(chunk)
+    local.seek(0)
+    return local, size, digest.hexdigest()
+
+
+def keep(tenant: TenantId, package_id: str, record: Any, *, size: int, sha256: str) -> StoredFile:
+    """Copy the upload to the package's permanent key; returns the exact version kept."""
+    key = f"upgrade/{tenant.app_id}/{tenant.workspace_id}/{package_id}/{record.upload_id}/{record.filename}"
+    bucket = settings().artifacts_bucket
+    reply = client("s3").copy_object(
+        Bucket=bucket,
+        Key=key,
+        CopySource={"Bucket": bucket, "Key": record.object_key},
+        CopySourceIfMatch=record.etag or "*",
+    )
+    return StoredFile(
+        object_key=key, version_id=reply.get("VersionId"), filename=record.filename, size=size, sha256=sha256
+    )
+
+
+def discard(stored: StoredFile | None) -> None:
+    """Forget a kept file (a delete marker; the lifecycle rule removes old versions)."""
+    if stored is not None:
+        client("s3").delete_object(Bucket=settings().artifacts_bucket, Key=stored.object_key)
+
+
+def download_url(stored: StoredFile, *, expires_in: int, content_type: str | None = None) -> str:
+    """A presigned GET of exactly the kept version, saved under its original file name."""
+    params: dict[str, Any] = {
+        "Bucket": settings().artifacts_bucket,
+        "Key": stored.object_key,
+        "ResponseContentDisposition": f'attachment; filename="{stored.filename}"',
+    }
+    if stored.version_id:
+        params["VersionId"] = stored.version_id
+    if content_type:
+        params["ResponseContentType"] = content_type
+    return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)

@@ -1,0 +1,71 @@
+"""`mds upgrade` against the app over real HTTP (files: tests/e2e/test_upgrade_story.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from mds.cli import app
+
+
+@pytest.fixture
+def mds(http_endpoint, demo, tmp_path, monkeypatch):
+    monkeypatch.setenv("MDS_ENDPOINT", f"http://{http_endpoint}")
+    monkeypatch.setenv("MDS_SESSION_FILE", str(tmp_path / "session.json"))
+    for name in ("MDS_ACCESS_KEY_ID", "MDS_ACCESS_KEY_SECRET", "MDS_APP_ID", "MDS_WORKSPACE_ID"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True):
+        result = runner.invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "200"})
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(demo))
+    run("login", "--bootstrap", str(bootstrap))
+    return run
+
+
+def test_packages_and_tasks_from_the_command_line(mds, tmp_path):
+    added = mds("upgrade", "package", "add", "--platform", "ios", "--distribution", "appStore",
+                "--version", "5.0", "--url", "https://apps.apple.com/app/id1").output  # fmt: skip
+    assert "Added package 1: ios appStore 5.0" in added and "toBeReleased" in added
+    refused = mds("upgrade", "package", "add", "--platform", "ios", "--distribution", "appStore",
+                  "--version", "5.0", "--url", "https://apps.apple.com/app/id1", ok=False)  # fmt: skip
+    assert (
+        refused.exit_code == 1 and "already exists" in refused.output and "field: version" in refused.output
+    )
+    wid = re.search(
+        r"Created whitelist (\d+)", mds("whitelist", "create", "qa", "--ids", "alice").output
+    ).group(1)
+
+    gray = mds("upgrade", "task", "create", "1", "--type", "gray", "--model", "whitelist", "--whitelist", wid,
+               "--mode", "forced", "--client-versions", "4.0-4.9",
+               "--rule", '{"type": "city", "operation": 1, "values": ["Shanghai"]}', "--memo", "Update!").output  # fmt: skip
+    tid = re.search(r"Created task (\d+): gray \(whitelist\), forced \(206\), running\.", gray).group(1)
+    bad = mds("upgrade", "task", "create", "1", "--type", "gray", "--model", "timeWindow", "--mode", "single",
+              "--end-time", "2001-01-01T00:00:00Z", "--users", "5", ok=False)  # fmt: skip
+    assert "field: endTime" in bad.output and "must be in the future" in bad.output
+
+    assert f"Task {tid} is paused." in mds("upgrade", "task", "pause", tid).output
+    assert f"Task {tid} is running." in mds("upgrade", "task", "resume", tid).output
+    tasks = json.loads(mds("upgrade", "task", "list", "--package", "1", "--json").stdout)["tasks"]
+    assert [(t["taskId"], t["rules"][0]["values"]) for t in tasks] == [(tid, ["Shanghai"])]
+    assert "grayRelease" in mds("upgrade", "package", "list").output
+
+    blocked = mds("upgrade", "package", "delete", "1", ok=False)
+    assert f"task {tid} (whitelist, running)" in blocked.output
+    assert f"Task {tid} is ended." in mds("upgrade", "task", "end", tid).output
+    assert "cannot be continued" in mds("upgrade", "task", "resume", tid, ok=False).output
+
+    qr = tmp_path / "qr.png"
+    shown = mds("upgrade", "package", "show", "1", "--qr", str(qr)).output
+    assert "finished" in shown and "https://apps.apple.com/app/id1" in shown
+    assert qr.read_bytes().startswith(b"\x89PNG")
+    assert "Deleted package 1." in mds("upgrade", "package", "delete", "1").output
+    assert json.loads(mds("upgrade", "package", "list", "--json").stdout)["packages"] == []
