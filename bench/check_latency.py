@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -21,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from moto_env import moto_stack
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -34,21 +32,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=2000)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp())
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-        MDS_STACK="mds-bench", MDS_MASTER_KEY_FILE=str(tmp / "master.key"), MDS_LOG_LEVEL="WARNING",
-    )  # fmt: skip
     import boto3
     import httpx
-    from moto import mock_aws
 
-    from mds.local.resources import ensure_resources
-
-    with mock_aws():
-        res = ensure_resources(None, stack="mds-bench")
-        os.environ["MDS_ARTIFACTS_BUCKET"] = res.buckets["ArtifactsBucket"]
-        os.environ["MDS_DELIVERY_BUCKET"] = res.buckets["DeliveryBucket"]
+    with moto_stack(Path(tempfile.mkdtemp())) as res:
         from chalicelib.domain.delivery import Candidate
         from chalicelib.domain.manifests import Envelope, find_segment
         from chalicelib.domain.targeting import Device, Platform, compile_target, parse_target

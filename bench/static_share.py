@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -30,8 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from moto_env import moto_stack
 
 HEADERS_304 = 220  # bytes of a typical CloudFront 304 response's status line and headers
 HEADERS_200 = 420
@@ -58,18 +56,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-        MDS_STACK="mds-bench", MDS_MASTER_KEY_FILE=str(tmp / "master.key"), MDS_LOG_LEVEL="WARNING",
-    )  # fmt: skip
-    from moto import mock_aws
-
-    from mds.local.resources import ensure_resources
-
-    with mock_aws():
-        res = ensure_resources(None, stack="mds-bench")
-        os.environ["MDS_ARTIFACTS_BUCKET"] = res.buckets["ArtifactsBucket"]
-        os.environ["MDS_DELIVERY_BUCKET"] = res.buckets["DeliveryBucket"]
+    with moto_stack(tmp):
         return run(args, tmp)
 
 

@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from moto_env import moto_stack
 
 
 def baseline(path: Path) -> float:
@@ -31,22 +29,11 @@ def baseline(path: Path) -> float:
 
 
 def through_the_api(path: Path, tmp: Path) -> tuple[float, dict]:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-        MDS_STACK="mds-bench", MDS_MASTER_KEY_FILE=str(tmp / "master.key"), MDS_LOG_LEVEL="WARNING",
-    )  # fmt: skip
-    os.environ.pop("AWS_ENDPOINT_URL", None)
     import boto3
     import requests
     from chalice.test import Client
-    from moto import mock_aws
 
-    from mds.local.resources import ensure_resources
-
-    with mock_aws():
-        res = ensure_resources(None, stack="mds-bench")
-        os.environ["MDS_ARTIFACTS_BUCKET"] = res.buckets["ArtifactsBucket"]
-        os.environ["MDS_DELIVERY_BUCKET"] = res.buckets["DeliveryBucket"]
+    with moto_stack(tmp) as res:
         from app import app, on_upload_event
         from chalicelib.services.demo import ensure_demo
 
