@@ -64,6 +64,7 @@ def check(
         "answeredFrom": "cdn" if decision.static else "api",
         "sequence": decision.sequence,
         "candidate": decision.candidate_id,
+        "prompt": decision.prompt,
         "stale": decision.stale,
         "requests": decision.requests,
         "bytesTransferred": decision.bytes_transferred,

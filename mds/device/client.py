@@ -45,6 +45,7 @@ class Decision:
     requests: list[str] = field(default_factory=list)
     stale: bool = False  # answered from the last good manifest (network error or a refused index)
     refused: str | None = None  # why the fresh index was not used
+    prompt: bool = False  # show the upgrade prompt now (silent period applied to single reminders)
 
 
 class DeviceClient:
@@ -71,7 +72,30 @@ class DeviceClient:
 
     # --- the check ------------------------------------------------------------------------------
 
-    def check(self, product: str, device: Device, *, no_answer: dict[str, Any] | None = None) -> Decision:
+    def check(self, product: str, device: Device) -> Decision:
+        decision = self._decide(product, device)
+        decision.prompt = self._prompt(decision.answer)
+        return decision
+
+    def _prompt(self, answer: dict[str, Any]) -> bool:
+        """Whether the app should show the upgrade prompt now. Forced (206) and multiple (204) always
+        prompt; a single reminder (202) prompts once per silent period (default 3 days) per task."""
+        status = answer.get("resultStatus")
+        if status in (204, 206):
+            return True
+        if status != 202:
+            return False
+        state = self._state()
+        key = f"{self.app_id}/{self.workspace_id}/{answer.get('taskId')}"
+        now = self._clock()
+        last = state.get("prompted", {}).get(key)
+        if last is not None and now - last < float(answer.get("silentPeriodDays") or 3) * 86400:
+            return False
+        state.setdefault("prompted", {})[key] = now
+        self._save_state(state)
+        return True
+
+    def _decide(self, product: str, device: Device) -> Decision:
         decision = Decision(answer={}, static=True, sequence=None)
         base = f"m/{self.app_id}/{self.workspace_id}/{product}/{device.platform.value}/"
         try:

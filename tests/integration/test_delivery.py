@@ -405,3 +405,20 @@ def test_a_whitelist_change_reaches_devices(product, client, tmp_path):
     assert phone.check("fake", newcomer).answer["resultStatus"] == 201
     whitelists.add_members(_admin_call(tenant), tenant, lists["normal"], "u42")
     assert phone.check("fake", newcomer).answer["resultStatus"] == 206
+
+
+def test_single_reminders_respect_the_silent_period(product, client, tmp_path):
+    tenant, _ = _tenant_with_whitelists()
+    payload = {"resultStatus": 202, "taskId": "9", "silentPeriodDays": 3}
+    _publish(tenant, [Candidate("single", compile_target(parse_target({})), payload)])
+    clock = [1_000_000.0]
+    phone = _device_client(tenant, tmp_path, client)
+    phone._clock = lambda: clock[0]
+    device = Device("android", user_id="x", client_version="1.0")
+    assert phone.check("fake", device).prompt is True
+    clock[0] += 2 * 86400
+    assert phone.check("fake", device).prompt is False  # reminded 2 days ago
+    clock[0] += 1.5 * 86400
+    assert phone.check("fake", device).prompt is True  # the 3-day silent period is over
+    _publish(tenant, [Candidate("forced", compile_target(parse_target({})), {"resultStatus": 206, "taskId": "10"})])
+    assert phone.check("fake", device).prompt is True and phone.check("fake", device).prompt is True
