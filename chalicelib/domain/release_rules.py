@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.targeting import NETWORK_VALUES, Platform, RuleType, normalize_network
+from chalicelib.domain.text import checked_text
 from chalicelib.domain.versions import Version
 
 MAX_NAME = 64
@@ -45,20 +46,9 @@ class ReleaseRule:
         return f"{self.rule_type.value}#{self.platform.value}#{self.value.casefold()}"
 
 
-def _text(field: str, value: object, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, "must be a non-empty string")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValidationError(field, f"must be at most {limit} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValidationError(field, "must not contain control characters")
-    return value
-
-
 def validate_value(rule_type: RuleType, value: object) -> str:
     """Type-specific: a network must be one of the known names; an OS version must parse as a version."""
-    text = _text("value", value, MAX_VALUE)
+    text = checked_text("value", value, max_len=MAX_VALUE)
     if rule_type is RuleType.NETWORK:
         exact = [known for known in NETWORK_VALUES if known.casefold() == text.casefold()]
         synonyms = [known for known in NETWORK_VALUES if normalize_network(known) == normalize_network(text)]
@@ -80,7 +70,7 @@ def build(
         id=rule_id,
         rule_type=kind,
         platform=Platform.parse(platform, "platform"),
-        name=_text("name", name, MAX_NAME),
+        name=checked_text("name", name, max_len=MAX_NAME),
         value=validate_value(kind, value),
         created_at=at,
         created_by=by,

@@ -45,14 +45,3 @@ class Tenant:
     name: str
     created_at: str
     created_by: str
-
-
-def validate_display_name(field: str, value: object, *, max_len: int = 128) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, "must be a non-empty string")
-    value = value.strip()
-    if len(value) > max_len:
-        raise ValidationError(field, f"must be at most {max_len} characters")
-    if any(ord(c) < 32 for c in value):
-        raise ValidationError(field, "must not contain control characters")
-    return value

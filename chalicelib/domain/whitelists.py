@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.text import checked_text
 
 MAX_ID_LENGTH = 128
 MAX_PATTERNS = 20
@@ -89,9 +90,7 @@ def decode_text(data: bytes, field_name: str = "file") -> str:
 
 
 def validate_name(value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 64 or _CONTROL.search(value):
-        raise ValidationError("name", "must be 1-64 characters without control characters")
-    return value.strip()
+    return checked_text("name", value, max_len=64)
 
 
 def check_pattern_shapes(patterns: object) -> list[str]:

@@ -7,7 +7,8 @@ from typing import Any
 from chalicelib.domain.access import Permission, Role
 from chalicelib.domain.access_keys import AccessKey, KeyStatus, new_key_id, new_secret
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.tenancy import TenantId, validate_display_name
+from chalicelib.domain.tenancy import TenantId
+from chalicelib.domain.text import checked_text
 from chalicelib.services import audit
 from chalicelib.services.auth import seal_secret
 from chalicelib.services.context import Call
@@ -23,7 +24,7 @@ def create_key(call: Call, tenant: TenantId, *, role: str, description: str = ""
         id=new_key_id(),
         tenant=tenant,
         role=Role.parse(role),
-        description=validate_display_name("description", description, max_len=256) if description else "",
+        description=checked_text("description", description, max_len=256) if description else "",
         status=KeyStatus.ACTIVE,
         created_at=call.at,
         created_by=call.actor,

@@ -6,7 +6,8 @@ from typing import Any
 
 from chalicelib.domain.access import Permission, Role, validate_password, validate_username
 from chalicelib.domain.errors import Conflict, Forbidden
-from chalicelib.domain.tenancy import Tenant, TenantId, validate_display_name
+from chalicelib.domain.tenancy import Tenant, TenantId
+from chalicelib.domain.text import checked_text
 from chalicelib.security import passwords
 from chalicelib.services import audit
 from chalicelib.services.context import Call
@@ -32,9 +33,7 @@ def create_workspace(call: Call, tenant: TenantId, *, name: str) -> dict[str, An
 
     if not call.principal.is_superuser:
         raise Forbidden("only a platform administrator may create workspaces")
-    record = Tenant(
-        id=tenant, name=validate_display_name("name", name), created_at=call.at, created_by=call.actor
-    )
+    record = Tenant(id=tenant, name=checked_text("name", name), created_at=call.at, created_by=call.actor)
     uow = UnitOfWork()
     directory.add_tenant(uow, record)
     directory.add_membership(

@@ -1,0 +1,21 @@
+"""The one rule for short human-entered text (names, descriptions, rule values)."""
+
+from __future__ import annotations
+
+from chalicelib.domain.errors import ValidationError
+
+
+def checked_text(field: str, value: object, *, max_len: int = 128) -> str:
+    """Trimmed, non-empty, at most ``max_len`` characters, no control characters.
+
+    Raises:
+        ValidationError: naming ``field`` and the rule broken.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must be a non-empty string")
+    value = value.strip()
+    if len(value) > max_len:
+        raise ValidationError(field, f"must be at most {max_len} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError(field, "must not contain control characters")
+    return value
