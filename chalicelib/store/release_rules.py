@@ -8,6 +8,7 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.release_rules import ReleaseRule
 from chalicelib.domain.targeting import Platform, RuleType
 from chalicelib.domain.tenancy import TenantId
+from chalicelib.store import numbered
 from chalicelib.store.models import ReleaseRuleModel
 from chalicelib.store.unit_of_work import UnitOfWork
 
@@ -95,18 +96,8 @@ def remove(uow: UnitOfWork, tenant: TenantId, rule: ReleaseRule) -> None:
 
 
 def get(tenant: TenantId, rule_id: str) -> ReleaseRule:
-    if not rule_id.isdigit():
-        raise NotFound(f"release rule {rule_id} not found")
-    try:
-        return _from_model(ReleaseRuleModel.get(tenant.key, rule_id, consistent_read=True))
-    except ReleaseRuleModel.DoesNotExist:
-        raise NotFound(f"release rule {rule_id} not found") from None
+    return _from_model(numbered.get(ReleaseRuleModel, tenant, rule_id, "release rule"))
 
 
 def list_for_tenant(tenant: TenantId) -> list[ReleaseRule]:
-    rules = [
-        _from_model(m)
-        for m in ReleaseRuleModel.query(tenant.key, consistent_read=True)
-        if not m.rule_id.startswith(_GUARD)
-    ]
-    return sorted(rules, key=lambda r: int(r.id))
+    return [_from_model(m) for m in numbered.all_of(ReleaseRuleModel, tenant)]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import Distribution, StoredFile, UpgradePackage
 from chalicelib.domain.versions import Version
+from chalicelib.store import numbered
 from chalicelib.store.models import UpgradePackageModel
 from chalicelib.store.unit_of_work import UnitOfWork
 
@@ -141,18 +142,8 @@ def remove(uow: UnitOfWork, tenant: TenantId, package: UpgradePackage) -> None:
 
 
 def get(tenant: TenantId, package_id: str) -> UpgradePackage:
-    if not package_id.isdigit():
-        raise NotFound(f"package {package_id} not found")
-    try:
-        return _from_model(UpgradePackageModel.get(tenant.key, package_id, consistent_read=True))
-    except UpgradePackageModel.DoesNotExist:
-        raise NotFound(f"package {package_id} not found") from None
+    return _from_model(numbered.get(UpgradePackageModel, tenant, package_id, "package"))
 
 
 def list_for_tenant(tenant: TenantId) -> list[UpgradePackage]:
-    packages = [
-        _from_model(m)
-        for m in UpgradePackageModel.query(tenant.key, consistent_read=True)
-        if not m.package_id.startswith(_GUARD)
-    ]
-    return sorted(packages, key=lambda p: int(p.id))
+    return [_from_model(m) for m in numbered.all_of(UpgradePackageModel, tenant)]

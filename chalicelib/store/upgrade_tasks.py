@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.targeting import parse_target
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import GrayModel, ReleaseType, TaskState, UpgradeMode, UpgradeTask
-from chalicelib.store import quota
+from chalicelib.store import numbered, quota
 from chalicelib.store.models import UpgradeTaskModel
 from chalicelib.store.unit_of_work import UnitOfWork
 
@@ -82,14 +82,8 @@ def remove(uow: UnitOfWork, tenant: TenantId, task: UpgradeTask) -> None:
 
 
 def get(tenant: TenantId, task_id: str) -> UpgradeTask:
-    if not task_id.isdigit():
-        raise NotFound(f"task {task_id} not found")
-    try:
-        return _from_model(UpgradeTaskModel.get(tenant.key, task_id, consistent_read=True))
-    except UpgradeTaskModel.DoesNotExist:
-        raise NotFound(f"task {task_id} not found") from None
+    return _from_model(numbered.get(UpgradeTaskModel, tenant, task_id, "task"))
 
 
 def list_for_tenant(tenant: TenantId) -> list[UpgradeTask]:
-    tasks = [_from_model(m) for m in UpgradeTaskModel.query(tenant.key, consistent_read=True)]
-    return sorted(tasks, key=lambda t: int(t.id))
+    return [_from_model(m) for m in numbered.all_of(UpgradeTaskModel, tenant)]

@@ -12,9 +12,10 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from chalicelib.config import settings
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.whitelists import WhitelistKind
+from chalicelib.store import numbered
 from chalicelib.store.aws import client
 from chalicelib.store.models import WhitelistModel
 from chalicelib.store.unit_of_work import UnitOfWork
@@ -132,20 +133,11 @@ def remove(uow: UnitOfWork, whitelist: Whitelist) -> None:
 
 
 def get(tenant: TenantId, whitelist_id: str) -> Whitelist:
-    if not whitelist_id.isdigit():
-        raise NotFound(f"whitelist {whitelist_id} not found")
-    try:
-        return _from_model(WhitelistModel.get(tenant.key, whitelist_id, consistent_read=True))
-    except WhitelistModel.DoesNotExist:
-        raise NotFound(f"whitelist {whitelist_id} not found") from None
+    return _from_model(numbered.get(WhitelistModel, tenant, whitelist_id, "whitelist"))
 
 
 def list_for_tenant(tenant: TenantId) -> list[Whitelist]:
-    return [
-        _from_model(m)
-        for m in WhitelistModel.query(tenant.key, consistent_read=True)
-        if not m.whitelist_id.startswith("name#")
-    ]
+    return [_from_model(m) for m in numbered.all_of(WhitelistModel, tenant)]
 
 
 # --- members (S3) --------------------------------------------------------------------------------
