@@ -9,13 +9,11 @@ refused and the package records why (``fileStatus: failed``, ``fileError``).
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import Conflict, ValidationError, VersionConflict
+from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import Distribution, StoredFile, UpgradePackage, file_warnings
@@ -23,7 +21,6 @@ from chalicelib.services import audit, publishing, uploads
 from chalicelib.services.context import Call
 from chalicelib.services.upgrade_packages import file_view, tasks_of
 
-_RETRIES = 5
 FILE_KINDS = ("package", "icon", "symbols")
 PURPOSES = {
     ("package", Distribution.APK): "android-package",
@@ -42,7 +39,7 @@ def request_file(
     """A presigned POST for the package's ``package`` file (APK/IPA), ``icon`` (Enterprise) or
     ``symbols`` (dSYM .tgz, iOS). The file is inspected when S3 reports it; see the upload's status."""
     from chalicelib.store import upgrade_packages as store
-    from chalicelib.store.unit_of_work import UnitOfWork
+    from chalicelib.store.unit_of_work import UnitOfWork, retry_on_conflict
 
     audit.check(call, tenant, Permission.RELEASE, action="upgrade.package.upload")
     if kind not in FILE_KINDS:
@@ -61,19 +58,16 @@ def request_file(
         _refuse_if_live(tenant, package, _now(call))
     token = uploads.request_upload(call, tenant, purpose=purpose, filename=filename, subject=package_id)
     if kind == "package":  # only the latest requested file may become the package's file
-        for attempt in range(_RETRIES):
+
+        def expect_upload() -> None:
             current = store.get(tenant, package_id)
             uow = UnitOfWork()
             store.update(
                 uow, tenant, current, replace(current, pending_upload=token["uploadId"], updated_at=call.at)
             )
-            try:
-                uow.commit()
-                break
-            except VersionConflict:
-                if attempt == _RETRIES - 1:
-                    raise
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+            uow.commit()
+
+        retry_on_conflict(expect_upload)
     return token
 
 
@@ -154,9 +148,9 @@ def _expecting(tenant: TenantId, package_id: str, upload_id: str) -> UpgradePack
 
 def _record_refusal(call: Call, tenant: TenantId, package_id: str, upload_id: str, why: str) -> None:
     from chalicelib.store import upgrade_packages as store
-    from chalicelib.store.unit_of_work import UnitOfWork
+    from chalicelib.store.unit_of_work import UnitOfWork, retry_on_conflict
 
-    for attempt in range(_RETRIES):
+    def record() -> None:
         before = _expecting(tenant, package_id, upload_id)
         after = replace(before, file_error=why, pending_upload=None, updated_at=call.at)
         uow = UnitOfWork()
@@ -173,22 +167,18 @@ def _record_refusal(call: Call, tenant: TenantId, package_id: str, upload_id: st
                 detail="file refused",
             )
         )
-        try:
-            uow.commit()
-            return
-        except VersionConflict:
-            if attempt == _RETRIES - 1:
-                raise
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        uow.commit()
+
+    retry_on_conflict(record)
 
 
 def _commit_file(
     call: Call, tenant: TenantId, package_id: str, upload_id: str, kept: StoredFile, detected: dict[str, Any]
 ) -> tuple[UpgradePackage, UpgradePackage]:
     from chalicelib.store import upgrade_packages as store
-    from chalicelib.store.unit_of_work import UnitOfWork
+    from chalicelib.store.unit_of_work import UnitOfWork, retry_on_conflict
 
-    for attempt in range(_RETRIES):
+    def commit() -> tuple[UpgradePackage, UpgradePackage]:
         before = _expecting(tenant, package_id, upload_id)
         _refuse_if_live(tenant, before, _now(call))  # a task created meanwhile pins the old file
         after = replace(
@@ -208,14 +198,10 @@ def _commit_file(
                 after={"file": file_view(kept), "warnings": list(after.warnings)},
             )
         )
-        try:
-            uow.commit()
-            return before, after
-        except VersionConflict:
-            if attempt == _RETRIES - 1:
-                raise
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))
-    raise AssertionError("unreachable")
+        uow.commit()
+        return before, after
+
+    return retry_on_conflict(commit)
 
 
 @uploads.processor("ios-symbols")
@@ -262,37 +248,35 @@ def _attach(
 ) -> dict[str, Any]:
     from chalicelib.store import upgrade_files
     from chalicelib.store import upgrade_packages as store
-    from chalicelib.store.unit_of_work import UnitOfWork
+    from chalicelib.store.unit_of_work import UnitOfWork, retry_on_conflict
 
     call = uploads.call_for(record)
     tenant, package_id = record.tenant, record.subject
-    try:
-        for attempt in range(_RETRIES):
-            before = store.get(tenant, package_id)
-            changes: dict[str, Any] = {attribute: kept, "updated_at": call.at}
-            if attribute == "symbols":
-                changes["symbol_bundles"] = bundles
-            after = replace(before, **changes)
-            uow = UnitOfWork()
-            store.update(uow, tenant, before, after)
-            uow.audit(
-                audit.entry(
-                    call,
-                    tenant,
-                    f"upgrade.package.{attribute}",
-                    "upgrade_package",
-                    package_id,
-                    before={attribute: file_view(getattr(before, attribute))},
-                    after={attribute: file_view(kept)},
-                )
+
+    def commit() -> UpgradePackage:
+        before = store.get(tenant, package_id)
+        changes: dict[str, Any] = {attribute: kept, "updated_at": call.at}
+        if attribute == "symbols":
+            changes["symbol_bundles"] = bundles
+        after = replace(before, **changes)
+        uow = UnitOfWork()
+        store.update(uow, tenant, before, after)
+        uow.audit(
+            audit.entry(
+                call,
+                tenant,
+                f"upgrade.package.{attribute}",
+                "upgrade_package",
+                package_id,
+                before={attribute: file_view(getattr(before, attribute))},
+                after={attribute: file_view(kept)},
             )
-            try:
-                uow.commit()
-                break
-            except VersionConflict:
-                if attempt == _RETRIES - 1:
-                    raise
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        )
+        uow.commit()
+        return before
+
+    try:
+        before = retry_on_conflict(commit)
     except Exception:
         upgrade_files.discard(kept)
         raise

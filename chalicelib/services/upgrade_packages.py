@@ -29,8 +29,6 @@ from chalicelib.domain.upgrade import (
 from chalicelib.services import audit, downloads, publishing
 from chalicelib.services.context import Call
 
-_RETRIES = 5
-
 
 def _now(call: Call) -> int:
     return int(call.now.timestamp())

@@ -8,9 +8,7 @@ people adding IDs at once both land. An import applies fully or not at all.
 from __future__ import annotations
 
 import bisect
-import random
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -258,9 +256,9 @@ def _change_members(
     call: Call, tenant: TenantId, whitelist_id: str, parsed: ParsedIds, *, adding: bool, action: str
 ) -> dict[str, Any]:
     from chalicelib.store import whitelists as store
-    from chalicelib.store.unit_of_work import UnitOfWork
+    from chalicelib.store.unit_of_work import UnitOfWork, retry_on_conflict
 
-    for attempt in range(_RETRIES):
+    def apply() -> dict[str, Any]:
         before = _normal(store.get(tenant, whitelist_id))
         current = set(store.read_members(before))
         if adding:
@@ -287,16 +285,11 @@ def _change_members(
                 after={"count": after.count, **{k: v for k, v in summary.items() if k != "rejected"}},
             )
         )
-        try:
-            uow.commit()
-        except VersionConflict:
-            if attempt == _RETRIES - 1:
-                raise
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))
-            continue  # someone else changed the list meanwhile: merge again on fresh data
+        uow.commit()  # a concurrent change raises VersionConflict: merge again on fresh data
         _republish(tenant)
         return {**after.view(), "version": (before.version or 0) + 1, **summary}
-    raise AssertionError("unreachable")
+
+    return retry_on_conflict(apply, tries=_RETRIES)
 
 
 def _republish(tenant: TenantId) -> None:

@@ -8,9 +8,12 @@ name, a stale version), so a cancelled transaction is reported as what actually 
 from __future__ import annotations
 
 import itertools
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -21,6 +24,8 @@ from chalicelib.config import settings
 from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.errors import Conflict, MdsError, VersionConflict
 from chalicelib.store.audit_log import to_model as audit_model
+
+T = TypeVar("T")
 
 _MAX_ITEMS = 100  # DynamoDB's TransactWriteItems limit
 # Audit entry IDs are "<time>#<request id>#<n>"; a request that commits twice (e.g. a package, then its
@@ -131,3 +136,20 @@ def _translate(exc: TransactWriteError, ops: list[_Op]) -> MdsError:
     ):
         return Conflict("a concurrent change touched the same item; try again")
     return MdsError(f"storage error: {exc.cause_response_code or exc}")
+
+
+def retry_on_conflict(attempt: Callable[[], T], *, tries: int = 5) -> T:
+    """Run ``attempt`` — read fresh state, build a ``UnitOfWork``, commit — until it commits.
+
+    Optimistic locking: a concurrent change makes the commit fail with ``VersionConflict``; the next
+    try reads the new state and merges again, after a jittered, growing pause. The last conflict is
+    raised.
+    """
+    for n in range(tries):
+        try:
+            return attempt()
+        except VersionConflict:
+            if n == tries - 1:
+                raise
+            time.sleep(random.uniform(0, 0.02 * 2**n))
+    raise AssertionError("unreachable")
