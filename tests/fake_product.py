@@ -8,6 +8,7 @@ memory), not a mock: publishing, manifests, the device client and the check API 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.delivery import Candidate
@@ -39,7 +40,11 @@ def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -
         return True
 
 
-def answer(chosen: Candidate | None, device: Device) -> dict[str, Any]:
-    if chosen is None:
-        return {"resultStatus": 201, "userId": device.user_id}
-    return {**chosen.payload, "userId": device.user_id}
+def answer(chosen: Mapping[str, Candidate], device: Device) -> dict[str, Any]:
+    """The "" subject answers as an upgrade-like product; other subjects are listed by candidate id."""
+    main = chosen.get("")
+    answer = {"resultStatus": 201} if main is None else dict(main.payload)
+    subjects = {subject: c.id for subject, c in chosen.items() if subject}
+    if subjects:
+        answer["subjects"] = subjects
+    return {**answer, "userId": device.user_id}

@@ -1,7 +1,9 @@
 """The one decision every delivery answer comes from: which release (if any) a device gets.
 
 A product (upgrade, H5, config, hotpatch) turns its live releases into ``Candidate``s, already in
-priority order. ``decide`` walks them and returns the first one the device matches. The device runs it
+priority order. ``decide`` walks them and returns the first one the device matches. Candidates carry a
+``subject``: the thing they compete for (one H5 app, one config key; "" for products with one answer,
+such as upgrade). ``decide_each`` makes that decision once per subject. The device runs it
 on the candidates of its manifest segment; the dynamic check API runs it on the same candidates with
 server state. Entries that need server state (a time-window quota that must be claimed atomically)
 are ``dynamic``: without a ``claim`` function, ``decide`` stops there with ``NeedsServer`` — which is
@@ -26,6 +28,7 @@ class Candidate:
     payload: Mapping[str, Any] = field(default_factory=dict)
     dynamic: bool = False  # a server-side claim decides (time-window quota)
     not_after: int | None = None  # epoch seconds; from then on the entry is ignored
+    subject: str = ""  # candidates of one subject compete; a device gets at most one per subject
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "target": self.target.to_json(), "payload": dict(self.payload)}
@@ -33,6 +36,8 @@ class Candidate:
             data["dynamic"] = True
         if self.not_after is not None:
             data["notAfter"] = self.not_after
+        if self.subject:
+            data["subject"] = self.subject
         return data
 
     @classmethod
@@ -43,6 +48,7 @@ class Candidate:
             payload=dict(data.get("payload") or {}),
             dynamic=bool(data.get("dynamic", False)),
             not_after=int(data["notAfter"]) if data.get("notAfter") is not None else None,
+            subject=str(data.get("subject") or ""),
         )
 
 
@@ -68,14 +74,41 @@ def decide(
     """The first candidate (in priority order) that is live at ``now``, matches ``device`` and, if it is
     dynamic, is claimed. Raises ``NeedsServer`` at a dynamic candidate when ``claim`` is None."""
     for candidate in candidates:
-        if candidate.not_after is not None and now >= candidate.not_after:
-            continue
-        if not candidate.target.matches(device, membership):
-            continue
-        if candidate.dynamic:
-            if claim is None:
-                raise NeedsServer(candidate)
-            if not claim(candidate):
-                continue
-        return candidate
+        if _applies(candidate, device, membership, now, claim):
+            return candidate
     return None
+
+
+def decide_each(
+    candidates: Sequence[Candidate],
+    device: Device,
+    membership: WhitelistMembership | None,
+    *,
+    now: int,
+    claim: Claim | None = None,
+) -> dict[str, Candidate]:
+    """``decide`` once per subject: subject -> the first applying candidate of that subject (subjects
+    with none are absent). Raises ``NeedsServer`` at the first dynamic match when ``claim`` is None."""
+    chosen: dict[str, Candidate] = {}
+    for candidate in candidates:
+        if candidate.subject not in chosen and _applies(candidate, device, membership, now, claim):
+            chosen[candidate.subject] = candidate
+    return chosen
+
+
+def _applies(
+    candidate: Candidate,
+    device: Device,
+    membership: WhitelistMembership | None,
+    now: int,
+    claim: Claim | None,
+) -> bool:
+    if candidate.not_after is not None and now >= candidate.not_after:
+        return False
+    if not candidate.target.matches(device, membership):
+        return False
+    if candidate.dynamic:
+        if claim is None:
+            raise NeedsServer(candidate)
+        return claim(candidate)
+    return True

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.delivery import Candidate, decide
+from chalicelib.domain.delivery import Candidate, decide_each
 from chalicelib.domain.errors import RateLimited, ValidationError
 from chalicelib.domain.targeting import Device
 from chalicelib.domain.tenancy import TenantId
@@ -83,7 +83,7 @@ def check(product_name: str, context: dict[str, Any], *, now: int | None = None)
 
     state = store.get_state(tenant, product_name, device.platform.value)
     published = _load(tenant, product_name, device.platform.value, state.sequence)
-    chosen = None
+    chosen: dict[str, Candidate] = {}
     if published is not None:
         entry = segment_path_for(published.index, device)
         candidates = published.segments.get(entry["path"])
@@ -91,7 +91,7 @@ def check(product_name: str, context: dict[str, Any], *, now: int | None = None)
             candidates = read_segment(_immutable_file(entry["path"]), entry, published.keys)
             published.segments[entry["path"]] = candidates
         membership = PublishedMembership(published.index["whitelists"], _immutable_file, published.keys)
-        chosen = decide(
+        chosen = decide_each(
             candidates, device, membership, now=now, claim=lambda c: spec.claim(tenant, c, device, now=now)
         )
     return spec.answer(chosen, device)

@@ -1,10 +1,11 @@
 """The delivery products and how each plugs into static delivery: its live candidates in priority
-order, its server-side claim (for dynamic candidates), and its client answer."""
+order (each with a ``subject``: what it competes for), its server-side claim (for dynamic candidates),
+and its client answer for the decision per subject (``domain.delivery.decide_each``)."""
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ class Product:
     name: str
     candidates: Callable[..., list[Candidate]]  # (tenant, platform, *, now) -> candidates in priority order
     claim: Callable[..., bool]  # (tenant, candidate, device, *, now) -> granted
-    answer: Callable[[Candidate | None, Device], dict[str, Any]]
+    answer: Callable[[Mapping[str, Candidate], Device], dict[str, Any]]  # {subject: chosen} -> answer
 
 
 def register(name: str, module_name: str) -> None:
@@ -30,7 +31,7 @@ def register(name: str, module_name: str) -> None:
     _MODULES[name] = module_name
 
 
-def answer_for(name: str, chosen: Candidate | None, device: Device) -> dict[str, Any]:
+def answer_for(name: str, chosen: Mapping[str, Candidate], device: Device) -> dict[str, Any]:
     """The product's client answer for a decision (used by the device client too)."""
     return get(name).answer(chosen, device)
 

@@ -3,11 +3,13 @@
 - ``candidates(tenant, platform, now=)``: every live task of the platform, **in priority order**
   (``domain.upgrade.priority_key``), as ``domain.delivery.Candidate``s; ``decide`` picks the first match.
 - ``claim(tenant, candidate, device, now=)``: the atomic time-window quota claim for a dynamic candidate.
-- ``answer(chosen, device)``: the mPaaS client answer (``resultStatus`` 201 when nothing applies).
+- ``answer(chosen, device)``: the mPaaS client answer for ``{subject: candidate}`` from ``decide_each``
+  (``resultStatus`` 201 when nothing applies).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.delivery import Candidate
@@ -62,9 +64,11 @@ def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -
     return quota.claim(tenant, task_id, identity, now=now, end_time=candidate.not_after)
 
 
-def answer(chosen: Candidate | None, device: Device) -> dict[str, Any]:
-    """The client answer: the chosen task's payload plus ``userId``, or ``resultStatus`` 201 (up to date)."""
+def answer(chosen: Mapping[str, Candidate], device: Device) -> dict[str, Any]:
+    """The client answer: the chosen task's payload plus ``userId``, or ``resultStatus`` 201 (up to date).
+    Upgrade candidates have no subject: one decision per device."""
     user_id = device.user_id or ""
+    chosen = chosen.get("")
     if chosen is None:
         return {"resultStatus": UP_TO_DATE, "userId": user_id}
     return {**chosen.payload, "userId": user_id}

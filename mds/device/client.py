@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from chalicelib.domain.delivery import NeedsServer, decide
+from chalicelib.domain.delivery import NeedsServer, decide_each
 from chalicelib.domain.targeting import Device
 from chalicelib.manifests.reader import (
     ManifestError,
@@ -40,7 +40,8 @@ class Decision:
     answer: dict[str, Any]
     static: bool  # answered from the CDN manifests alone
     sequence: int | None
-    candidate_id: str | None = None
+    candidate_id: str | None = None  # the chosen candidate of the "" subject (products with one answer)
+    chosen: dict[str, str] = field(default_factory=dict)  # subject -> chosen candidate id
     bytes_transferred: int = 0
     requests: list[str] = field(default_factory=list)
     stale: bool = False  # answered from the last good manifest (network error or a refused index)
@@ -116,11 +117,12 @@ class DeviceClient:
         )
         now = int(self._clock())
         try:
-            chosen = decide(candidates, device, membership, now=now)
+            chosen = decide_each(candidates, device, membership, now=now)
         except NeedsServer as needs:
             decision.answer = self._dynamic_answer(product, device, decision, base, needs.candidate, now)
             return decision
-        decision.candidate_id = chosen.id if chosen else None
+        decision.chosen = {subject: c.id for subject, c in chosen.items()}
+        decision.candidate_id = decision.chosen.get("")
         decision.answer = self._static_answer(product, chosen, device)
         return decision
 

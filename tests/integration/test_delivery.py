@@ -125,6 +125,7 @@ def releases(draw, whitelist_ids):
         candidate = Candidate(
             id=f"rel-{n}", target=compile_target(parse_target(body)),
             payload={"resultStatus": 202 + 2 * (n % 3), "release": n}, dynamic=dynamic,
+            subject=draw(st.sampled_from(["", "", "h5-a", "key.b"])),  # one decision per subject
         )  # fmt: skip
         if dynamic:
             fake_product.QUOTAS[candidate.id] = draw(st.integers(0, 3))

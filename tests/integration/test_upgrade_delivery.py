@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.delivery import NeedsServer, decide
+from chalicelib.domain.delivery import NeedsServer, decide, decide_each
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.whitelists import ShardedMembership, published_shards
@@ -55,7 +55,7 @@ def _membership(tenant: TenantId) -> ShardedMembership:
 
 def _answer(tenant: TenantId, device: Device) -> dict:
     now = int(time.time())
-    chosen = decide(
+    chosen = decide_each(
         upgrade_delivery.candidates(tenant, device.platform, now=now), device, _membership(tenant), now=now
     )
     return upgrade_delivery.answer(chosen, device)
@@ -165,7 +165,7 @@ def test_story_2_time_window_grants_exactly_n_under_concurrency(admin, demo, ato
     losers = [d for d, won in zip(devices, granted, strict=True) if not won]
     assert not any(upgrade_delivery.claim(tenant, candidate, d, now=now + 60) for d in losers[:20])
     claim = lambda c, d=winners[0]: upgrade_delivery.claim(tenant, c, d, now=now)  # noqa: E731
-    chosen = decide([candidate], winners[0], None, now=now, claim=claim)
+    chosen = decide_each([candidate], winners[0], None, now=now, claim=claim)
     assert upgrade_delivery.answer(chosen, winners[0])["resultStatus"] == 202
     # after the end time nobody gets it, winners included
     assert decide([candidate], winners[0], None, now=end, claim=claim) is None
