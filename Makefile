@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STAGE  ?= prod
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test setup lint bench package deploy clean
+.PHONY: run test setup lint bench package deploy clean browser screenshots
 
 # The virtualenv is rebuilt only when a requirements file or pyproject.toml changes.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -21,8 +21,16 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/mds local up
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The console's browser tests drive Debian's Chromium (no `playwright install`); installed when missing.
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+# Screenshots of each console page (docs/screenshots/, shown in the README), from a fresh local stack.
+screenshots: $(STAMP) browser
+	$(PY) -m tests.browser.screenshots docs/screenshots
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check chalicelib mds tests bench app.py
@@ -30,9 +38,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/cold_start.py
 	$(PY) bench/targeting.py
+	$(PY) bench/config_delivery.py
 	$(PY) bench/whitelist_import.py
 	$(PY) bench/static_share.py
 	$(PY) bench/check_latency.py
+	$(PY) bench/packaging.py
 
 # Builds the deployable SAM template (Chalice + infra/template.json) into out/.
 package: $(STAMP)

@@ -3,11 +3,16 @@
 from chalice import Chalice
 
 from chalicelib.api.client import client
+from chalicelib.api.config import config
 from chalicelib.api.console import console
 from chalicelib.api.delivery import delivery
 from chalicelib.api.downloads import downloads
+from chalicelib.api.file_upload import file_upload
+from chalicelib.api.h5 import h5
 from chalicelib.api.health import health
+from chalicelib.api.hotpatch import hotpatch
 from chalicelib.api.openapi import openapi
+from chalicelib.api.preview import preview
 from chalicelib.api.targeting import targeting
 from chalicelib.api.upgrade import upgrade
 from chalicelib.config import events_queue_name
@@ -21,7 +26,14 @@ app.register_blueprint(delivery)
 app.register_blueprint(openapi)
 app.register_blueprint(targeting)
 app.register_blueprint(upgrade)
+app.register_blueprint(h5)
+app.register_blueprint(hotpatch)
+app.register_blueprint(config)
 app.register_blueprint(downloads)
+app.register_blueprint(file_upload)
+# The OpenAPI upload host takes OSS PostObject-style forms: API Gateway must pass them as bytes.
+app.api.binary_types.append("multipart/form-data")
+app.register_blueprint(preview)
 
 # S3 ObjectCreated (uploads/) -> SQS -> here. infra/template.json declares the notification;
 # Chalice's CloudFormation packaging cannot express @app.on_s3_event.

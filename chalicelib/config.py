@@ -19,6 +19,7 @@ ENV_MASTER_KEY_FILE = "MDS_MASTER_KEY_FILE"
 ENV_CDN_BASE_URL = "MDS_CDN_BASE_URL"
 ENV_CDN_DISTRIBUTION_ID = "MDS_CDN_DISTRIBUTION_ID"
 ENV_API_BASE_URL = "MDS_API_BASE_URL"  # the API's public base: absolute download links in client answers
+ENV_FILE_UPLOAD_HOST = "MDS_FILE_UPLOAD_HOST"  # GetMcubeFileToken Host; default <api base>/mcube-files
 ENV_TOKEN_TTL = "MDS_TOKEN_TTL_SECONDS"
 ENV_MAX_BODY_BYTES = "MDS_MAX_BODY_BYTES"
 ENV_LOG_LEVEL = "MDS_LOG_LEVEL"
@@ -43,6 +44,7 @@ class Settings:
     max_body_bytes: int
     log_level: str
     aws_endpoint_url: str | None
+    file_upload_host: str = ""  # empty: the API's own route (docs/openapi.md, "Size: local and AWS")
 
     def table_name(self, logical_name: str) -> str:
         return f"{self.stack}-{logical_name}"
@@ -78,6 +80,7 @@ def settings() -> Settings:
         token_ttl_seconds=int(env.get(ENV_TOKEN_TTL, "3600")),
         max_body_bytes=int(env.get(ENV_MAX_BODY_BYTES, str(1024 * 1024))),
         log_level=env.get(ENV_LOG_LEVEL, "INFO"),
+        file_upload_host=(env.get(ENV_FILE_UPLOAD_HOST) or "").rstrip("/"),
         aws_endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
     )
 

@@ -5,7 +5,21 @@ from __future__ import annotations
 
 import typer
 
-from mds.commands import audit, auth, device, keys, local, rules, upgrade, users, whitelist, workspaces
+from mds.commands import (
+    audit,
+    auth,
+    config,
+    device,
+    h5,
+    hotpatch,
+    keys,
+    local,
+    rules,
+    upgrade,
+    users,
+    whitelist,
+    workspaces,
+)
 
 app = typer.Typer(
     name="mds",
@@ -24,6 +38,9 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(whitelist.app, name="whitelist")
 app.add_typer(rules.app, name="rules")
 app.add_typer(upgrade.app, name="upgrade")
+app.add_typer(config.app, name="config")
+app.add_typer(h5.app, name="h5")
+app.add_typer(hotpatch.app, name="hotpatch")
 app.add_typer(device.app, name="device")
 app.command("audit")(audit.audit)
 

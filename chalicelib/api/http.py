@@ -44,6 +44,15 @@ class ApiRequest:
         assert self.call is not None, "public routes have no caller"
         return self.call
 
+    def query_int(self, name: str, default: int) -> int:
+        """A whole-number query parameter (``page``, ``pageSize``); absent or empty: ``default``."""
+        raw = self.query.get(name)
+        if raw in (None, ""):
+            return default
+        if not raw.isdigit():
+            raise ValidationError(name, "must be a positive integer")
+        return int(raw)
+
 
 def endpoint(
     bp: Blueprint,

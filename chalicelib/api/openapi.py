@@ -146,3 +146,7 @@ def _envelope(
         status_code=200,
         headers={"Content-Type": _JSON, "x-acs-request-id": request_id},
     )
+
+
+# Product modules register their actions on import (at the end: they import ``action`` from here).
+from chalicelib.api import openapi_h5  # noqa: E402, F401

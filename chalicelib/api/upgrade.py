@@ -147,20 +147,3 @@ def change_task_status(request: ApiRequest, taskId: str) -> dict[str, Any]:  # n
     return upgrade_tasks.change_status(
         request.caller, request.tenant, taskId, action=b.action, expected_revision=b.revision
     )
-
-
-def _tasks_using(tenant: Any, whitelist_id: str) -> list[str]:
-    from chalicelib.services import upgrade_tasks
-
-    return upgrade_tasks.using_whitelist(tenant, whitelist_id)
-
-
-def _register_usage_check() -> None:
-    """A whitelist used by a live upgrade task cannot be deleted (services.whitelists.USAGE_CHECKS)."""
-    from chalicelib.services import whitelists
-
-    if _tasks_using not in whitelists.USAGE_CHECKS:
-        whitelists.USAGE_CHECKS.append(_tasks_using)
-
-
-_register_usage_check()

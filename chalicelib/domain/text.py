@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.errors import MissingParameter, ValidationError
 
 
 def checked_text(field: str, value: object, *, max_len: int = 128) -> str:
@@ -19,3 +19,24 @@ def checked_text(field: str, value: object, *, max_len: int = 128) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValidationError(field, "must not contain control characters")
     return value
+
+
+def free_text(field: str, value: object, *, limit: int, required: bool = False) -> str:
+    """Free text (descriptions, memos, prompts): trimmed, at most ``limit`` characters, no control
+    characters other than newlines and tabs; absent or blank is "" (or MissingParameter if ``required``).
+
+    Raises:
+        ValidationError: naming ``field`` and the rule broken.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise MissingParameter(field)
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string")
+    text = value.strip()
+    if len(text) > limit:
+        raise ValidationError(field, f"must be at most {limit} characters")
+    if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in text):
+        raise ValidationError(field, "must not contain control characters")
+    return text

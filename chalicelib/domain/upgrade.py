@@ -24,12 +24,19 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError
+from chalicelib.domain.release_tasks import (  # noqa: F401 - re-exported: shared by every product
+    KIND_RANK,
+    Lifecycle,
+    ReleaseType,
+    TaskState,
+    parse_time,
+)
 from chalicelib.domain.targeting import NETWORK_TOKENS, Platform, Target, normalize_network, parse_target
+from chalicelib.domain.text import free_text
 from chalicelib.domain.versions import Version, VersionRange
 
 MAX_LIVE_TASKS = 10  # per package (mPaaS: "up to 10 release tasks ... concurrently")
@@ -160,16 +167,7 @@ _URL = re.compile(r"^(https|itms-apps|itms-beta)://[^\s/$.?#][^\s]*$", re.IGNORE
 def check_text(field_name: str, value: object, *, limit: int = MAX_TEXT) -> str:
     """Free text (descriptions, prompts): a string of at most ``limit`` characters, no control
     characters other than newlines and tabs."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError(field_name, "must be a string")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValidationError(field_name, f"must be at most {limit} characters")
-    if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in value):
-        raise ValidationError(field_name, "must not contain control characters")
-    return value
+    return free_text(field_name, value, limit=limit)
 
 
 def check_verification_code(value: object) -> str:
@@ -316,11 +314,6 @@ def short_version(version: Version) -> str:
 # -------------------------------------------------------------------------------------------- tasks
 
 
-class ReleaseType(enum.StrEnum):
-    GRAY = "gray"
-    OFFICIAL = "official"
-
-
 class GrayModel(enum.StrEnum):
     WHITELIST = "whitelist"
     TIME_WINDOW = "timeWindow"
@@ -351,14 +344,6 @@ class UpgradeMode(enum.IntEnum):
         raise ValidationError("mode", "must be single (202), multiple (204) or forced (206)")
 
 
-class TaskState(enum.StrEnum):
-    """What is stored. ``UpgradeTask.status(now)`` is what is shown (ended from the end time on)."""
-
-    RUNNING = "running"
-    PAUSED = "paused"
-    ENDED = "ended"
-
-
 def _enum(cls: type[enum.StrEnum], field_name: str, value: object) -> Any:
     if value is None or value == "":
         raise MissingParameter(field_name)
@@ -366,28 +351,6 @@ def _enum(cls: type[enum.StrEnum], field_name: str, value: object) -> Any:
         if isinstance(value, str) and member.value.lower() == value.strip().lower():
             return member
     raise ValidationError(field_name, "must be one of: " + ", ".join(m.value for m in cls))
-
-
-def parse_time(field_name: str, value: object) -> int:
-    """Epoch seconds from an integer or an ISO-8601 text (``2026-01-31T18:00:00+08:00``; no zone = UTC).
-
-    Raises:
-        ValidationError: naming ``field_name``.
-    """
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return int(moment.timestamp())
-    raise ValidationError(
-        field_name, "must be an ISO-8601 time (e.g. 2026-01-31T18:00:00+08:00) or epoch seconds"
-    )
 
 
 def parse_net_types(value: object) -> str | None:
@@ -407,7 +370,7 @@ def parse_net_types(value: object) -> str | None:
 
 
 @dataclass(frozen=True)
-class UpgradeTask:
+class UpgradeTask(Lifecycle):
     id: str
     package_id: str
     release_type: ReleaseType
@@ -435,47 +398,6 @@ class UpgradeTask:
     def kind(self) -> str:
         """``official``, ``whitelist`` or ``timeWindow``: what the priority and the status look at."""
         return ReleaseType.OFFICIAL.value if self.gray_model is None else self.gray_model.value
-
-    def status(self, now: int) -> TaskState:
-        if self.state is TaskState.ENDED or (self.end_time is not None and now >= self.end_time):
-            return TaskState.ENDED
-        return self.state
-
-    def is_live(self, now: int) -> bool:
-        """Counts toward the 10-per-package limit: running or paused, not ended."""
-        return self.status(now) is not TaskState.ENDED
-
-    def is_running(self, now: int) -> bool:
-        return self.status(now) is TaskState.RUNNING
-
-    def pause(self, *, now: int, at: str) -> UpgradeTask:
-        """Raises Conflict unless the task is running."""
-        self._require(now, TaskState.RUNNING, "paused")
-        return replace(self, state=TaskState.PAUSED, updated_at=at)
-
-    def resume(self, *, now: int, at: str) -> UpgradeTask:
-        """Raises Conflict unless the task is paused."""
-        self._require(now, TaskState.PAUSED, "continued")
-        return replace(self, state=TaskState.RUNNING, updated_at=at)
-
-    def end(self, *, now: int, at: str) -> UpgradeTask:
-        """Raises Conflict if the task has already ended (ended is terminal)."""
-        if self.status(now) is TaskState.ENDED:
-            raise Conflict(self._ended_message(now, "ended again"), field="action")
-        return replace(self, state=TaskState.ENDED, updated_at=at)
-
-    def _require(self, now: int, wanted: TaskState, verb: str) -> None:
-        current = self.status(now)
-        if current is TaskState.ENDED:
-            raise Conflict(self._ended_message(now, verb), field="action")
-        if current is not wanted:
-            raise Conflict(
-                f"task {self.id} is {current.value}; only a {wanted.value} task can be {verb}", field="action"
-            )
-
-    def _ended_message(self, now: int, verb: str) -> str:
-        why = "its end time has passed" if self.state is not TaskState.ENDED else "it was ended"
-        return f"task {self.id} has ended ({why}); an ended task cannot be {verb}"
 
 
 @dataclass(frozen=True)
@@ -633,7 +555,7 @@ def package_status(tasks: Iterable[UpgradeTask], *, now: int) -> PackageStatus:
     return PackageStatus.PAUSED
 
 
-_KIND_RANK = {"official": 2, "whitelist": 1, "timeWindow": 0}
+_KIND_RANK = KIND_RANK
 
 
 def priority_key(task: UpgradeTask, package: UpgradePackage) -> tuple[Version, int, str, int]:

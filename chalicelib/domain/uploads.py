@@ -40,6 +40,7 @@ PURPOSES = {
         Purpose("icon", 2 * MB, (".png", ".jpg", ".jpeg")),
         Purpose("rsa-key", 64 * 1024, (".pem", ".key")),
         Purpose("hotpatch", 50 * MB, (".zip", ".js", ".lua", ".patch", ".bin")),
+        Purpose("config-import", 32 * MB, (".json",)),
     )
 }
 

@@ -16,6 +16,11 @@ def on_upload_event(event: Any) -> None:
     in the dead-letter queue for a human to look at.
     """
     from chalicelib.services import (  # noqa: F401 - importing registers processors
+        config_items,
+        h5_batch,
+        h5_resources,
+        h5_settings,
+        hotpatch,
         package_files,
         uploads,
         whitelists,
@@ -51,3 +56,8 @@ def reconcile(event: Any) -> None:
     changed = publishing.reconcile()
     if changed:
         log(logging.INFO, "reconciled", indexesChanged=changed)
+    from chalicelib.services import h5_tasks
+
+    taken_down = h5_tasks.sweep()  # H5 versions whose time window ran out: no longer downloadable
+    if taken_down:
+        log(logging.INFO, "h5 versions taken down", count=taken_down)

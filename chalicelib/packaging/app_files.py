@@ -23,7 +23,8 @@ from chalicelib.packaging.axml import BinaryXmlError, read_manifest
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 MAX_PLIST_BYTES = 4 * 1024 * 1024
 MAX_TAR_MEMBERS = 200_000
-_ZIP_ERRORS = (
+# What reading a damaged or hostile zip can raise (shared by every zip reader in packaging/).
+ZIP_ERRORS = (
     zipfile.BadZipFile,
     zlib.error,
     EOFError,
@@ -32,6 +33,7 @@ _ZIP_ERRORS = (
     RuntimeError,
     ValueError,
 )
+_ZIP_ERRORS = ZIP_ERRORS
 
 
 @dataclass(frozen=True)

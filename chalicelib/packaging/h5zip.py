@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from chalicelib.domain.errors import ValidationError
+from chalicelib.packaging.app_files import ZIP_ERRORS
 
 FIELD = "file"
 CHUNK = 1024 * 1024
@@ -57,15 +58,7 @@ _S_IFMT = 0o170000
 _S_IFREG = 0o100000
 _S_IFDIR = 0o040000
 _S_IFLNK = 0o120000
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    NotImplementedError,
-    RuntimeError,
-    ValueError,
-)
+_ZIP_ERRORS = ZIP_ERRORS
 
 
 @dataclass(frozen=True)

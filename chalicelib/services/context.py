@@ -25,6 +25,11 @@ class Call:
         return iso(self.now)
 
     @property
+    def epoch(self) -> int:
+        """``now`` in whole epoch seconds (what task lifecycles and end times compare against)."""
+        return int(self.now.timestamp())
+
+    @property
     def actor(self) -> str:
         return self.principal.actor
 

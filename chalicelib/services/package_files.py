@@ -29,10 +29,6 @@ PURPOSES = {
 }
 
 
-def _now(call: Call) -> int:
-    return int(call.now.timestamp())
-
-
 def request_file(
     call: Call, tenant: TenantId, package_id: str, *, kind: str, filename: str
 ) -> dict[str, Any]:
@@ -55,7 +51,7 @@ def request_file(
             what = "a file" if kind == "package" else "an icon"
             raise ValidationError("kind", f"{package.distribution.value} packages have no {what} to upload")
     if kind == "package":
-        _refuse_if_live(tenant, package, _now(call))
+        _refuse_if_live(tenant, package, call.epoch)
     token = uploads.request_upload(call, tenant, purpose=purpose, filename=filename, subject=package_id)
     if kind == "package":  # only the latest requested file may become the package's file
 
@@ -180,7 +176,7 @@ def _commit_file(
 
     def commit() -> tuple[UpgradePackage, UpgradePackage]:
         before = _expecting(tenant, package_id, upload_id)
-        _refuse_if_live(tenant, before, _now(call))  # a task created meanwhile pins the old file
+        _refuse_if_live(tenant, before, call.epoch)  # a task created meanwhile pins the old file
         after = replace(
             before, file=kept, file_error=None, pending_upload=None, detected=detected, updated_at=call.at
         )

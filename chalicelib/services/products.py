@@ -15,7 +15,12 @@ from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
 
 # product name -> module providing candidates(), claim(), answer()
-_MODULES = {"upgrade": "chalicelib.services.upgrade_delivery"}
+_MODULES = {
+    "upgrade": "chalicelib.services.upgrade_delivery",
+    "config": "chalicelib.services.config_delivery",
+    "hotpatch": "chalicelib.services.hotpatch_delivery",
+    "h5": "chalicelib.services.h5_delivery",
+}
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,6 @@ from chalicelib.domain.upgrade import (
 from chalicelib.services import audit, downloads, publishing
 from chalicelib.services.context import Call
 
-
-def _now(call: Call) -> int:
-    return int(call.now.timestamp())
-
-
 # --- views -----------------------------------------------------------------------------------------------
 
 
@@ -177,7 +172,7 @@ def create(
     )
     uow.commit()
     publishing.changed(tenant, "upgrade", (package.platform,))
-    result = view(tenant, replace(package, lock_version=1), [], now=_now(call))
+    result = view(tenant, replace(package, lock_version=1), [], now=call.epoch)
     if filename:
         from chalicelib.services import package_files
 
@@ -191,7 +186,7 @@ def get(call: Call, tenant: TenantId, package_id: str) -> dict[str, Any]:
     from chalicelib.store import upgrade_packages as store
 
     audit.check(call, tenant, Permission.READ, action="upgrade.package.read")
-    return view(tenant, store.get(tenant, package_id), tasks_of(tenant, package_id), now=_now(call))
+    return view(tenant, store.get(tenant, package_id), tasks_of(tenant, package_id), now=call.epoch)
 
 
 def list_all(call: Call, tenant: TenantId, *, platform: str | None = None) -> list[dict[str, Any]]:
@@ -203,7 +198,7 @@ def list_all(call: Call, tenant: TenantId, *, platform: str | None = None) -> li
     tasks: dict[str, list[UpgradeTask]] = {}
     for task in upgrade_tasks.list_for_tenant(tenant):
         tasks.setdefault(task.package_id, []).append(task)
-    now = _now(call)
+    now = call.epoch
     packages = [p for p in store.list_for_tenant(tenant) if wanted in (None, Platform.ALL, p.platform)]
     return [view(tenant, p, tasks.get(p.id, []), now=now) for p in reversed(packages)]  # newest first
 
@@ -274,7 +269,7 @@ def update(
     uow.commit()
     publishing.changed(tenant, "upgrade", (before.platform,))
     revision = (before.lock_version or 0) + 1
-    return view(tenant, replace(after, lock_version=revision), tasks_of(tenant, package_id), now=_now(call))
+    return view(tenant, replace(after, lock_version=revision), tasks_of(tenant, package_id), now=call.epoch)
 
 
 def _pick(changes: dict[str, Any], key: str, current: Any) -> Any:
@@ -290,7 +285,7 @@ def delete(call: Call, tenant: TenantId, package_id: str) -> None:
     audit.check(call, tenant, Permission.RELEASE, action="upgrade.package.delete")
     package = store.get(tenant, package_id)
     tasks = tasks_of(tenant, package_id)
-    now = _now(call)
+    now = call.epoch
     live = [t for t in tasks if t.is_live(now)]
     if live:
         named = ", ".join(f"task {t.id} ({t.kind}, {t.status(now).value})" for t in live)

@@ -13,21 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import NotFound, ValidationError, VersionConflict
+from chalicelib.domain.errors import ValidationError, VersionConflict
+from chalicelib.domain.release_tasks import ACTIONS, iso_time, parse_action
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import TaskInput, UpgradeTask, new_task
-from chalicelib.services import audit, publishing
+from chalicelib.services import audit, publishing, whitelists
 from chalicelib.services.context import Call
-
-ACTIONS = {"pause": "pause", "resume": "resume", "continue": "resume", "end": "end"}
-
-
-def _now(call: Call) -> int:
-    return int(call.now.timestamp())
-
-
-def _iso(epoch: int | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def view(task: UpgradeTask, *, now: int, claimed: int | None = None) -> dict[str, Any]:
@@ -53,7 +44,7 @@ def view(task: UpgradeTask, *, now: int, claimed: int | None = None) -> dict[str
         "revision": task.lock_version,
     }
     if task.dynamic:
-        data.update(endTime=_iso(task.end_time), usersCount=task.users_count, claimed=claimed)
+        data.update(endTime=iso_time(task.end_time), usersCount=task.users_count, claimed=claimed)
     return data
 
 
@@ -65,12 +56,12 @@ def create(call: Call, tenant: TenantId, package_id: str, data: TaskInput) -> di
 
     audit.check(call, tenant, Permission.RELEASE, action="upgrade.task.create")
     package = packages.get(tenant, package_id)
-    now = _now(call)
+    now = call.epoch
     live = sum(
         1 for t in upgrade_tasks.list_for_tenant(tenant) if t.package_id == package_id and t.is_live(now)
     )
     task = new_task(package, data, task_id="0", live_tasks=live, now=now, at=call.at, by=call.actor)
-    _check_whitelists_exist(tenant, task.target.whitelist_ids)
+    whitelists.check_exist(tenant, task.target.whitelist_ids)
     task = replace(task, id=str(sequences.next_id(tenant)))
     uow = UnitOfWork()
     upgrade_tasks.add(uow, tenant, task)
@@ -83,24 +74,12 @@ def create(call: Call, tenant: TenantId, package_id: str, data: TaskInput) -> di
     return view(replace(task, lock_version=1), now=now, claimed=0 if task.dynamic else None)
 
 
-def _check_whitelists_exist(tenant: TenantId, whitelist_ids: tuple[str, ...]) -> None:
-    from chalicelib.store import whitelists
-
-    for i, whitelist_id in enumerate(whitelist_ids):
-        try:
-            whitelists.get(tenant, whitelist_id)
-        except NotFound:
-            raise ValidationError(
-                f"whitelistIds[{i}]", f"whitelist {whitelist_id} does not exist in this workspace"
-            ) from None
-
-
 def get(call: Call, tenant: TenantId, task_id: str) -> dict[str, Any]:
     from chalicelib.store import quota, upgrade_tasks
 
     audit.check(call, tenant, Permission.READ, action="upgrade.task.read")
     task = upgrade_tasks.get(tenant, task_id)
-    return view(task, now=_now(call), claimed=quota.claimed(tenant, task.id) if task.dynamic else None)
+    return view(task, now=call.epoch, claimed=quota.claimed(tenant, task.id) if task.dynamic else None)
 
 
 def list_all(
@@ -111,7 +90,7 @@ def list_all(
     audit.check(call, tenant, Permission.READ, action="upgrade.task.list")
     if status is not None and status not in ("running", "paused", "ended", "live"):
         raise ValidationError("status", "must be one of: running, paused, ended, live")
-    now = _now(call)
+    now = call.epoch
     tasks = [t for t in upgrade_tasks.list_for_tenant(tenant) if package_id in (None, t.package_id)]
     if status == "live":
         tasks = [t for t in tasks if t.is_live(now)]
@@ -130,20 +109,19 @@ def change_status(
     from chalicelib.store.unit_of_work import UnitOfWork
 
     audit.check(call, tenant, Permission.RELEASE, action=f"upgrade.task.{ACTIONS.get(action, 'status')}")
-    if action not in ACTIONS:
-        raise ValidationError("action", "must be one of: pause, resume (or continue), end")
+    move = parse_action(action)
     before = upgrade_tasks.get(tenant, task_id)
     if expected_revision is not None and expected_revision != before.lock_version:
         raise VersionConflict(f"task {task_id} is at revision {before.lock_version}, not {expected_revision}")
-    now = _now(call)
-    after = getattr(before, ACTIONS[action])(now=now, at=call.at)
+    now = call.epoch
+    after = getattr(before, move)(now=now, at=call.at)
     uow = UnitOfWork()
     upgrade_tasks.update(uow, tenant, before, after)
     uow.audit(
         audit.entry(
             call,
             tenant,
-            f"upgrade.task.{ACTIONS[action]}",
+            f"upgrade.task.{move}",
             "upgrade_task",
             task_id,
             before={"state": before.state.value},

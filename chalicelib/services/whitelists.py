@@ -23,9 +23,17 @@ from chalicelib.services.context import Call
 _RETRIES = 8  # optimistic retries under contention, with jittered backoff
 MAX_TEXT_BYTES = 1024 * 1024  # inline text in the API body; bigger lists go through an import
 
-# Products register who uses a whitelist (e.g. live release tasks), so deleting one in use is refused.
+# Every product whose releases or values can target a whitelist: each module has
+# ``using_whitelist(tenant, whitelist_id) -> list[str]`` (what uses it, in words), imported only when a
+# whitelist is deleted. Deleting a whitelist something uses is refused, naming every user.
+USERS = (
+    "chalicelib.services.upgrade_tasks",
+    "chalicelib.services.h5_tasks",
+    "chalicelib.services.hotpatch_releases",
+    "chalicelib.services.config_items",
+)
 UsageCheck = Callable[[TenantId, str], list[str]]
-USAGE_CHECKS: list[UsageCheck] = []
+USAGE_CHECKS: list[UsageCheck] = []  # extra checks (e.g. a product being built, tests)
 
 
 def create(
@@ -142,9 +150,11 @@ def delete(call: Call, tenant: TenantId, whitelist_id: str) -> None:
 
     audit.check(call, tenant, Permission.RELEASE, action="whitelist.delete")
     current = store.get(tenant, whitelist_id)
-    users = [user for check in USAGE_CHECKS for user in check(tenant, whitelist_id)]
+    users = in_use(tenant, whitelist_id)
     if users:
-        raise Conflict(f"whitelist {whitelist_id} is used by live tasks: {', '.join(users)}")
+        raise Conflict(
+            f"whitelist {whitelist_id} is in use and cannot be deleted; it is used by: {', '.join(users)}"
+        )
     uow = UnitOfWork()
     store.remove(uow, current)
     uow.audit(audit.entry(call, tenant, "whitelist.delete", "whitelist", whitelist_id, before=current.view()))
@@ -223,6 +233,48 @@ def import_file(record: Any) -> dict[str, Any]:
     return _change_members(
         call, record.tenant, record.subject, parse_ids(text), adding=True, action="whitelist.import"
     )
+
+
+# --- used by the products that target whitelists ------------------------------------------------
+
+
+def check_exist(
+    tenant: TenantId,
+    whitelist_ids: tuple[str, ...],
+    *,
+    field: str = "whitelistIds",
+    known: set[str] | None = None,
+) -> None:
+    """Every whitelist named must exist in the workspace; ``known`` (the tenant's whitelist IDs) saves
+    reads when many targets are checked at once.
+
+    Raises:
+        ValidationError: ``{field}[i]`` for the first one that does not exist.
+    """
+    from chalicelib.domain.errors import NotFound
+    from chalicelib.store import whitelists as store
+
+    for i, whitelist_id in enumerate(whitelist_ids):
+        if known is not None:
+            exists = whitelist_id in known
+        else:
+            try:
+                store.get(tenant, whitelist_id)
+                exists = True
+            except NotFound:
+                exists = False
+        if not exists:
+            raise ValidationError(
+                f"{field}[{i}]", f"whitelist {whitelist_id} does not exist in this workspace"
+            )
+
+
+def in_use(tenant: TenantId, whitelist_id: str) -> list[str]:
+    """What uses ``whitelist_id`` now (live tasks and releases, config values), in words."""
+    import importlib
+
+    checks = [importlib.import_module(name).using_whitelist for name in USERS] + USAGE_CHECKS
+    return [user for check in checks for user in check(tenant, whitelist_id)]
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -246,6 +246,84 @@ class QuotaClaimModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ConfigItemModel(Model):
+    """Switch configuration: ``item#<key>`` (the current item, optimistic lock ``version``) and
+    ``hist#<key>#<seq>`` (every version of it, kept after changes and deletion)."""
+
+    Meta = _meta("ConfigItems")
+    tenant = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    data = JSONAttribute(null=True)  # the item's export form; null in a deletion's history entry
+    seq = NumberAttribute(null=True)  # item: its latest history number; history: its own
+    action = UnicodeAttribute(null=True)  # history: what made this version
+    import_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class _H5Item(Model):
+    """The ``H5`` table holds every H5 item of a tenant under one partition, told apart by the
+    range key's prefix: ``settings``, ``app#<h5Id>``, ``res#<id>`` (numeric; ``ver#<h5Id>#<version>``
+    guards keep versions unique per app), ``task#<id>``. See store/h5_records.py."""
+
+    Meta = _meta("H5")
+    tenant = UnicodeAttribute(hash_key=True)
+    item_key = UnicodeAttribute(range_key=True)
+
+
+class H5SettingsModel(_H5Item):
+    vhost = UnicodeAttribute(null=True)
+    rsa_sealed = BinaryAttribute(null=True, legacy_encoding=False)  # PKCS#8 DER, sealed (secretbox)
+    rsa_key_id = UnicodeAttribute(null=True)
+    rsa_public_pem = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class H5AppModel(_H5Item):
+    h5_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    resource_type = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class H5ResourceModel(_H5Item):
+    resource_id = UnicodeAttribute(null=True)
+    h5_id = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)  # every field of the resource (store/h5_records.py)
+    status = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class H5TaskModel(_H5Item):
+    task_id = UnicodeAttribute(null=True)
+    resource_id = UnicodeAttribute(null=True)
+    h5_id = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)
+    state = UnicodeAttribute(null=True)  # read by the time-window quota claim's condition
+    end_time = NumberAttribute(null=True)
+    version = VersionAttribute()
+
+
+class HotpatchModel(Model):
+    """Hotpatch patches (``patch#<id>``), releases (``release#<id>``) and keys (``key#mds``,
+    ``key#developer``) of a tenant; report counters and per-device marks live in partitions
+    ``<tenant>#hp…`` of the same table (store/hotpatch.py)."""
+
+    Meta = _meta("Hotpatches")
+    tenant = UnicodeAttribute(hash_key=True)
+    item_key = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)  # the entity's fields (domain/hotpatch.py)
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     TenantModel,
     UserModel,
@@ -260,4 +338,10 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UpgradePackageModel,
     UpgradeTaskModel,
     QuotaClaimModel,
+    HotpatchModel,
+    ConfigItemModel,
+    H5SettingsModel,
+    H5AppModel,
+    H5ResourceModel,
+    H5TaskModel,
 )

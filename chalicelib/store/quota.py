@@ -26,6 +26,7 @@ import logging
 import random
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -79,8 +80,21 @@ def claimed(tenant: TenantId, task_id: str) -> int:
         return 0
 
 
-def claim(tenant: TenantId, task_id: str, identity: str, *, now: int, end_time: int) -> bool:
-    """True if ``identity`` holds (or has just won) a place in the task's quota."""
+def claim(
+    tenant: TenantId,
+    task_id: str,
+    identity: str,
+    *,
+    now: int,
+    end_time: int,
+    task_model: type[Any] = UpgradeTaskModel,
+    task_key: str | None = None,
+) -> bool:
+    """True if ``identity`` holds (or has just won) a place in the task's quota.
+
+    ``task_model``/``task_key``: where the task item lives (H5 tasks: ``H5TaskModel``, ``task#<id>``);
+    it must have ``state`` and ``end_time`` attributes. Task IDs come from one per-tenant sequence, so
+    counters of different products never collide."""
     key = claim_key(task_id, identity)
     try:
         QuotaClaimModel.get(tenant.key, key, consistent_read=True)
@@ -91,11 +105,11 @@ def claim(tenant: TenantId, task_id: str, identity: str, *, now: int, end_time: 
         try:
             with TransactWrite(connection=_connection()) as tx:
                 tx.condition_check(
-                    UpgradeTaskModel,
+                    task_model,
                     tenant.key,
-                    task_id,
-                    condition=(UpgradeTaskModel.state == TaskState.RUNNING.value)  # not paused or ended
-                    & (UpgradeTaskModel.end_time > now),  # the window is still open
+                    task_key or task_id,
+                    condition=(task_model.state == TaskState.RUNNING.value)  # not paused or ended
+                    & (task_model.end_time > now),  # the window is still open
                 )
                 tx.save(
                     QuotaClaimModel(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -62,6 +63,66 @@ def show(
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(table)
+
+
+def compact(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body without the options that were not given (None)."""
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def json_rules(values: list[str] | None, *, option: str = "--rule", field: str = "rules") -> list[Any] | None:
+    """Repeated JSON options (``--rule '{...}'``) as a list; None when none were given."""
+    try:
+        parsed = [json.loads(v) for v in values or []]
+    except ValueError as exc:
+        raise ApiError(400, "InvalidParameter", f"{option} is not JSON: {exc}", field, None) from None
+    return parsed or None
+
+
+def wait_for_upload(
+    api: MdsClient, path: str, *, wait: float, label: str = "Processing…", every: float = 0.5
+) -> dict[str, Any]:
+    """Poll the upload at ``path`` (``.../uploads/{id}``) until it is processed or failed, or ``wait``
+    seconds have passed; returns its last state."""
+    deadline = time.monotonic() + wait
+    with out.status(label):
+        while True:
+            upload = api.request("GET", path)
+            if upload["status"] in ("processed", "failed") or time.monotonic() > deadline:
+                return upload
+            time.sleep(every)
+
+
+def status_commands(
+    app: typer.Typer, *, path: str, noun: str, metavar: str, helps: Mapping[str, str]
+) -> None:
+    """Add the ``pause`` / ``resume`` / ``end`` commands of a release task to ``app``: each POSTs
+    ``{"action": ...}`` to ``path`` (a workspace path with ``{id}``) and prints
+    ``<noun> <id> is <status>.``"""
+
+    def make(action: str) -> Callable[..., None]:
+        @api_command
+        def command(
+            item_id: str,
+            app_id: AppOpt = None,
+            workspace_id: WorkspaceOpt = None,
+        ) -> None:
+            api = client()
+            changed = api.request(
+                "POST",
+                api.workspace_path(app_id, workspace_id, path.format(id=item_id)),
+                body={"action": action},
+            )
+            out.print(f"{noun} {item_id} is {changed['status']}.")
+
+        # a real object, not a string: the metavar is this call's (``from __future__`` would defer it)
+        command.__annotations__["item_id"] = Annotated[str, typer.Argument(metavar=metavar)]
+        command.__doc__ = helps[action]
+        command.__name__ = action
+        return command
+
+    for action in ("pause", "resume", "end"):
+        app.command(action)(make(action))
 
 
 def upload_file(post: dict[str, Any], file: Path) -> None:

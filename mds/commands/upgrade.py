@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from mds.client import ApiError, MdsClient
+from mds.commands import common
 from mds.commands.common import AppOpt, JsonOpt, WorkspaceOpt, api_command, client, out, show, upload_file
 
 app = typer.Typer(help="Version upgrades: release packages and their release tasks.", no_args_is_help=True)
@@ -25,19 +24,9 @@ FileOpt = Annotated[Path | None, typer.Option("--file", exists=True, dir_okay=Fa
 WaitOpt = Annotated[float, typer.Option("--wait", help="seconds to wait for each file to be processed")]
 
 
-def _wait(api: MdsClient, base: str, upload_id: str, wait: float) -> dict[str, Any]:
-    deadline = time.monotonic() + wait
-    with out.status("Processing…"):
-        while True:
-            upload = api.request("GET", f"{base}/uploads/{upload_id}")
-            if upload["status"] in ("processed", "failed") or time.monotonic() > deadline:
-                return upload
-            time.sleep(0.5)
-
-
 def _send(api: MdsClient, base: str, token: dict[str, Any], file: Path, wait: float, what: str) -> None:
     upload_file(token["post"], file)
-    upload = _wait(api, base, token["uploadId"], wait)
+    upload = common.wait_for_upload(api, f"{base}/uploads/{token['uploadId']}", wait=wait)
     if upload["status"] == "failed":
         raise ApiError(400, "FileRefused", f"{what}: {upload['error']}", "file", token["uploadId"])
     if upload["status"] != "processed":
@@ -202,10 +191,6 @@ def create_task(
 ) -> None:
     """Create a release task for a package."""
     api = client()
-    try:
-        rules = [json.loads(r) for r in rule or []]
-    except ValueError as exc:
-        raise ApiError(400, "InvalidParameter", f"--rule is not JSON: {exc}", "rules", None) from None
     body = {
         "type": release_type,
         "mode": mode,
@@ -214,7 +199,7 @@ def create_task(
         "endTime": end_time,
         "usersCount": users,
         "clientVersions": client_versions,
-        "rules": rules or None,
+        "rules": common.json_rules(rule),
         "guideMemo": memo,
         "description": description,
         "needClientNetType": net_type,
@@ -223,7 +208,7 @@ def create_task(
     task = api.request(
         "POST",
         api.workspace_path(app_id, workspace_id, f"/upgrade/packages/{package_id}/tasks"),
-        body={k: v for k, v in body.items() if v is not None},
+        body=common.compact(body),
     )
     kind = task["type"] if task["grayModel"] is None else f"gray ({task['grayModel']})"
     out.print(
@@ -262,32 +247,14 @@ def show_task(task_id: str, app_id: AppOpt = None, workspace_id: WorkspaceOpt = 
     )
 
 
-def _change(task_id: str, action: str, app_id: str | None, workspace_id: str | None) -> None:
-    api = client()
-    task = api.request(
-        "POST",
-        api.workspace_path(app_id, workspace_id, f"/upgrade/tasks/{task_id}/status"),
-        body={"action": action},
-    )
-    out.print(f"Task {task_id} is {task['status']}.")
-
-
-@task_app.command("pause")
-@api_command
-def pause(task_id: str, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
-    """Pause a running task (devices stop getting it)."""
-    _change(task_id, "pause", app_id, workspace_id)
-
-
-@task_app.command("resume")
-@api_command
-def resume(task_id: str, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
-    """Continue a paused task."""
-    _change(task_id, "resume", app_id, workspace_id)
-
-
-@task_app.command("end")
-@api_command
-def end(task_id: str, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None) -> None:
-    """End a task for good (an ended task never comes back)."""
-    _change(task_id, "end", app_id, workspace_id)
+common.status_commands(
+    task_app,
+    path="/upgrade/tasks/{id}/status",
+    noun="Task",
+    metavar="task_id",
+    helps={
+        "pause": "Pause a running task (devices stop getting it).",
+        "resume": "Continue a paused task.",
+        "end": "End a task for good (an ended task never comes back).",
+    },
+)

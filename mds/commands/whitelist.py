@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from mds.client import ApiError
+from mds.commands import common
 from mds.commands.common import AppOpt, JsonOpt, WorkspaceOpt, api_command, client, out, show, upload_file
 
 app = typer.Typer(
@@ -114,13 +114,7 @@ def import_file(
     )
     upload_file(token["post"], file)
     status_path = api.workspace_path(app_id, workspace_id, f"/uploads/{token['uploadId']}")
-    deadline = time.monotonic() + wait
-    with out.status("Importing…"):
-        while True:
-            upload = api.request("GET", status_path)
-            if upload["status"] in ("processed", "failed") or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+    upload = common.wait_for_upload(api, status_path, wait=wait, label="Importing…")
     if upload["status"] == "processed":
         _report({**upload["result"]}, "imported")
     elif upload["status"] == "failed":

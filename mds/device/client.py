@@ -162,6 +162,80 @@ class DeviceClient:
         reply.raise_for_status()
         return reply.json()
 
+    # --- H5 offline packages ---------------------------------------------------------------------
+
+    def sync_h5(self, device: Device, public_key_pem: str) -> dict[str, dict[str, Any]]:
+        """Check ``h5`` and bring each H5 app to the version chosen for this device: download its
+        ``.amr`` from the CDN, verify the signature (the app's H5 public key) and every file digest, and
+        install it into ``<state>/h5/<h5Id>/<version>/``. When the answer offers a diff from the version
+        installed now, only the changed files are downloaded and applied (falling back to the full package
+        if that fails). A tampered or truncated package is refused and nothing of it is installed.
+        Returns ``{h5Id: {"version", "path", "installed", "via" (full|diff), "error"}}``."""
+        import tempfile
+
+        from chalicelib.packaging import amr
+
+        decision = self.check("h5", device)
+        state = self._state()
+        current = state.setdefault("h5", {})
+        results: dict[str, dict[str, Any]] = {}
+        for package in decision.answer.get("packages", []):
+            h5_id, version = str(package["h5Id"]), str(package["version"])
+            dest = self._dir / "h5" / h5_id / version
+            result: dict[str, Any] = {
+                "version": version,
+                "path": str(dest),
+                "installed": False,
+                "error": None,
+            }
+            results[h5_id] = result
+            if dest.is_dir() and current.get(h5_id) == version:
+                result["installed"] = True
+                continue
+            if dest.exists():
+                import shutil
+
+                shutil.rmtree(dest)
+            diff = package.get("diff")
+            base = self._dir / "h5" / h5_id / str(diff["baseVersion"]) if diff else None
+            if diff and base is not None and current.get(h5_id) == diff["baseVersion"] and base.is_dir():
+                try:  # only the changed files; every file of the result is checked against the target
+                    with tempfile.TemporaryFile(dir=self._dir) as spool:
+                        self._download(diff["url"], spool, decision)
+                        amr.apply_diff(base, spool, public_key_pem, dest, expected_sha256=diff.get("sha256"))
+                    result.update(installed=True, via="diff")
+                except (httpx.HTTPError, amr.AmrError) as exc:
+                    result["diffError"] = str(exc)  # fall back to the full package
+            if not result["installed"]:
+                try:
+                    with tempfile.TemporaryFile(dir=self._dir) as spool:
+                        self._download(package["amrUrl"], spool, decision)
+                        amr.extract_verified(
+                            spool, public_key_pem, dest, expected_sha256=package.get("sha256")
+                        )
+                except (httpx.HTTPError, amr.AmrError) as exc:
+                    result["error"] = str(exc)
+                    continue
+                result.update(installed=True, via="full")
+            current[h5_id] = version
+        for h5_id in [h for h in current if h not in results]:
+            del current[h5_id]  # no longer delivered to this device
+        self._save_state(state)
+        return results
+
+    def _download(self, url: str, spool: Any, decision: Decision) -> None:
+        with self._cdn.stream("GET", url) as reply:
+            decision.requests.append(f"GET {url} {reply.status_code}")
+            reply.raise_for_status()
+            for chunk in reply.iter_bytes(64 * 1024):
+                decision.bytes_transferred += len(chunk)
+                spool.write(chunk)
+        spool.seek(0)
+
+    def installed_h5(self) -> dict[str, str]:
+        """``{h5Id: version}`` the device has installed and uses now."""
+        return dict(self._state().get("h5", {}))
+
     # --- files ----------------------------------------------------------------------------------
 
     def _index(self, path: str, decision: Decision) -> dict[str, Any] | None:

@@ -172,6 +172,7 @@ class LocalStack:
 
         self.out(f"MDS local stack (stack {stack_name}), started in {time.perf_counter() - started:.1f}s")
         self.out(f"  API   {self.api_url}   (health: {self.api_url}/api/health)")
+        self.out(f"  console {self.api_url}/console/")
         self.out(f"  CDN   {self.cdn_url}   (delivery bucket {resources.buckets['DeliveryBucket']})")
         self.out(f"  AWS   {self.moto_url}   (moto; export AWS_ENDPOINT_URL={self.moto_url})")
         self.out(f"  data  {self.data_dir}")
@@ -254,6 +255,9 @@ class LocalStack:
             "API",
             lambda: create_local_server(app, config, self.options.host, self.options.port),
         )
+        from mds.local.console import serve_console
+
+        serve_console(server, app, config)  # /console/ on the same origin as the API
         thread = threading.Thread(target=server.server.serve_forever, name="api", daemon=True)
         thread.start()
 

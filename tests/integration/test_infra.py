@@ -123,6 +123,7 @@ def test_packaged_template_wires_the_lambdas_to_the_stack(sam: Path) -> None:
         "MDS_CDN_BASE_URL",
         "MDS_CDN_DISTRIBUTION_ID",
         "MDS_API_BASE_URL",
+        "MDS_FILE_UPLOAD_HOST",
     }
     for function in functions.values():
         assert function["Properties"]["Environment"]["Variables"]["MDS_STACK"] == deploy.stack_name(STAGE)

@@ -289,6 +289,9 @@ def test_a_whitelist_used_by_a_live_task_cannot_be_deleted(admin, demo):
         "taskId"
     ]
     refused = admin.delete(ws_path(demo, f"/whitelists/{wid}"))
-    assert refused.status == 409 and f"upgrade task {tid}" in refused.body["message"]
+    assert (
+        refused.status == 409
+        and f"in use and cannot be deleted; it is used by: upgrade task {tid}" in refused.body["message"]
+    )
     admin.post(ws_path(demo, f"/upgrade/tasks/{tid}/status"), {"action": "end"})
     assert admin.delete(ws_path(demo, f"/whitelists/{wid}")).status == 204
