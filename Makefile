@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 STAGE  ?= prod
+SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run test setup lint bench package deploy clean browser screenshots
@@ -26,7 +27,7 @@ test: $(STAMP) browser
 
 # The console's browser tests drive Debian's Chromium (no `playwright install`); installed when missing.
 browser:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
 # Screenshots of each console page (docs/screenshots/, shown in the README), from a fresh local stack.
 screenshots: $(STAMP) browser
@@ -43,6 +44,9 @@ bench: $(STAMP)
 	$(PY) bench/static_share.py
 	$(PY) bench/check_latency.py
 	$(PY) bench/packaging.py
+	$(PY) bench/hotpatch.py
+	$(PY) bench/openapi_upload.py
+	$(PY) bench/publish_latency.py
 
 # Builds the deployable SAM template (Chalice + infra/template.json) into out/.
 package: $(STAMP)

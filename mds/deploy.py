@@ -1,7 +1,8 @@
 """Package and deploy MDS to AWS as the CloudFormation stack ``mds-<stage>``.
 
     python -m mds.deploy package --stage prod --out out/prod   # SAM template + code, offline
-    python -m mds.deploy deploy  --stage prod --out out/prod   # package, upload, change set, wait
+    python -m mds.deploy deploy  --stage prod --out out/prod   # package, upload, change set, wait,
+                                                                 # then publish console/ to its bucket
 
 Every resource name derives from the stack name, and the Lambda code finds them through ``MDS_STACK``,
 so ``.chalice/config.json`` must set ``MDS_STACK`` to ``mds-<stage>`` for the stage being deployed.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 import os
 import subprocess
 import sys
@@ -186,6 +188,25 @@ def outputs(cfn: Any, stack: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
+def publish_console(s3: Any, bucket: str, api_base: str, source: Path = ROOT / "console") -> int:
+    """Copy the static console to its bucket (CloudFront serves it) with a ``config.js`` that points it
+    at the API. Files the new version no longer has are deleted. Returns the number of files written."""
+    written = set()
+    for path in sorted(p for p in source.rglob("*") if p.is_file() and p.name != "config.js"):
+        key = path.relative_to(source).as_posix()
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType=kind)
+        written.add(key)
+    config = f"window.MDS_CONSOLE = {json.dumps({'apiBase': api_base})};\n"
+    s3.put_object(Bucket=bucket, Key="config.js", Body=config.encode(), ContentType="text/javascript")
+    written.add("config.js")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            if item["Key"] not in written:
+                s3.delete_object(Bucket=bucket, Key=item["Key"])
+    return len(written)
+
+
 STAGE = typer.Option("prod", help="Chalice stage; the stack is mds-<stage>")
 OUT = typer.Option(None, help="output directory (default out/<stage>)")
 
@@ -222,6 +243,11 @@ def deploy_command(
         template_url,
         {"ApiDomainName": api_domain, "ApiCertificateArn": api_certificate_arn},
     )
+    if result.get("ConsoleBucketName"):
+        # without a custom domain: the stage URL Chalice outputs (routes are under /api on both)
+        api_base = f"https://{api_domain}" if api_domain else result.get("EndpointURL", "").rstrip("/")
+        count = publish_console(session.client("s3"), result["ConsoleBucketName"], api_base)
+        print(f"console: {count} files published to {result['ConsoleBucketName']}")
     for key, value in sorted(result.items()):
         print(f"{key:24} {value}")
 

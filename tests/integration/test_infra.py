@@ -259,3 +259,18 @@ def test_upload_points_the_functions_at_uploaded_code(aws: Any, tmp_path: Path) 
     assert code == (tmp_path / "deployment.zip").read_bytes()
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 2, "one shared zip, one template"
     assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
+
+
+def test_deploy_publishes_the_console_with_its_api_base(aws, tmp_path):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="console-test")
+    s3.put_object(Bucket="console-test", Key="js/old-page.js", Body=b"stale")
+    count = deploy.publish_console(s3, "console-test", "https://mds.example.com")
+
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="console-test")["Contents"]}
+    assert count == len(keys) and {"index.html", "config.js", "js/app.js"} <= keys
+    assert "js/old-page.js" not in keys  # files the new version no longer has are removed
+    config = s3.get_object(Bucket="console-test", Key="config.js")
+    assert config["ContentType"] == "text/javascript"
+    assert b'"apiBase": "https://mds.example.com"' in config["Body"].read()
+    assert s3.head_object(Bucket="console-test", Key="index.html")["ContentType"] == "text/html"
