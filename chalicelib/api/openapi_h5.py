@@ -187,6 +187,18 @@ def _std(call: Call) -> dict[str, Any]:
     return {"ErrorCode": "", "RequestId": call.request_id}
 
 
+def _paged(call: Call, found: dict[str, Any], page: int, size: int) -> dict[str, Any]:
+    """The wire's paging fields of a console page (``services``' ``{"items", "total", ...}``)."""
+    total = int(found.get("total") or 0)
+    return {
+        **_std(call),
+        "CurrentPage": page,
+        "PageSize": size,
+        "TotalCount": total,
+        "HasMore": page * size < total,
+    }
+
+
 def _as_text(value: Any) -> str:
     if value is None:
         return ""
@@ -511,13 +523,8 @@ def list_apps(call: Call, tenant: TenantId, params: dict[str, str]) -> dict[str,
     keyword = _text(params, "Keyword", max_len=128) or ""
     with _wire_errors():
         found = h5_apps.list_apps(call, tenant, keyword=keyword, page=page, page_size=size)
-    total = int(found.get("total") or 0)
     return {
-        **_std(call),
-        "CurrentPage": page,
-        "PageSize": size,
-        "TotalCount": total,
-        "HasMore": page * size < total,
+        **_paged(call, found, page, size),
         "NebulaAppInfos": [
             {"H5Id": str(a.get("h5Id") or ""), "H5Name": str(a.get("name") or a.get("h5Name") or "")}
             for a in found.get("items") or []
@@ -602,13 +609,8 @@ def list_resources(call: Call, tenant: TenantId, params: dict[str, str]) -> dict
     h5_id = _text(params, "H5Id", required=True, max_len=64) or ""
     with _wire_errors():
         found = h5_resources.list_resources(call, tenant, h5_id=h5_id, page=page, page_size=size)
-    total = int(found.get("total") or 0)
     return {
-        **_std(call),
-        "CurrentPage": page,
-        "PageSize": size,
-        "TotalCount": total,
-        "HasMore": page * size < total,
+        **_paged(call, found, page, size),
         "NebulaResourceInfo": [resource_out(tenant, r) for r in found.get("items") or []],
     }
 

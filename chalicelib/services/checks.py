@@ -2,7 +2,7 @@
 server from the same published files, plus the server-state parts (time-window quota claims).
 
 A warm container keeps the verified index and segments of each (tenant, product, platform) and
-revalidates them by sequence number: a check costs one small DynamoDB read (the publish state), plus
+revalidates them by the publish state (sequence and content digest): a check costs one small DynamoDB read, plus
 the claim write when a dynamic candidate is reached.
 """
 
@@ -22,32 +22,40 @@ CHECKS_PER_MINUTE = 60  # per device (or user) and tenant
 
 
 @dataclass
-class _Published:
+class Published:
+    """A verified index and the segments read from it so far (cached per warm container)."""
+
     sequence: int
+    digest: str
     index: dict[str, Any]
     keys: dict[str, bytes]
     segments: dict[str, list[Candidate]]
 
 
-_published: dict[tuple[str, str, str], _Published] = {}
+_published: dict[tuple[str, str, str], Published] = {}
 _files: OrderedDict[str, bytes | None] = OrderedDict()  # immutable files (segments, shards): LRU
 _MAX_FILES = 2048
 
 
-def _immutable_file(path: str) -> bytes | None:
+def immutable_file(path: str) -> bytes | None:
+    """A published segment or shard (content-addressed, never changed): read once, then from memory.
+    A missing file is not remembered, so it is read again next time."""
     from chalicelib.store import delivery as store
 
     if path in _files:
         _files.move_to_end(path)
         return _files[path]
     body = store.get_file(path)
-    _files[path] = body
-    if len(_files) > _MAX_FILES:
-        _files.popitem(last=False)
+    if body is not None:
+        _files[path] = body
+        if len(_files) > _MAX_FILES:
+            _files.popitem(last=False)
     return body
 
 
-def _load(tenant: TenantId, product: str, platform: str, sequence: int) -> _Published | None:
+def load_published(tenant: TenantId, product: str, platform: str, state: Any) -> Published | None:
+    """The verified index of the publish ``state`` (sequence + content digest), from memory when this
+    container already read that very publication; None when nothing is published."""
     from chalicelib.manifests.publisher import index_path
     from chalicelib.manifests.reader import open_envelope
     from chalicelib.services import signing_keys
@@ -55,13 +63,13 @@ def _load(tenant: TenantId, product: str, platform: str, sequence: int) -> _Publ
 
     key = (tenant.key, product, platform)
     cached = _published.get(key)
-    if cached is not None and cached.sequence == sequence:
+    if cached is not None and (cached.sequence, cached.digest) == (state.sequence, state.digest):
         return cached
-    if sequence == 0:
+    if state.sequence == 0:
         return None
     keys = signing_keys.public_keys(tenant)
     index = open_envelope(store.get_file(index_path(tenant, product, platform)), keys, "index")
-    loaded = _Published(int(index["sequence"]), index, keys, {})
+    loaded = Published(int(index["sequence"]), state.digest, index, keys, {})
     _published[key] = loaded
     return loaded
 
@@ -82,15 +90,15 @@ def check(product_name: str, context: dict[str, Any], *, now: int | None = None)
     _rate_limit(tenant, device, now)
 
     state = store.get_state(tenant, product_name, device.platform.value)
-    published = _load(tenant, product_name, device.platform.value, state.sequence)
+    published = load_published(tenant, product_name, device.platform.value, state)
     chosen: dict[str, Candidate] = {}
     if published is not None:
         entry = segment_path_for(published.index, device)
         candidates = published.segments.get(entry["path"])
         if candidates is None:
-            candidates = read_segment(_immutable_file(entry["path"]), entry, published.keys)
+            candidates = read_segment(immutable_file(entry["path"]), entry, published.keys)
             published.segments[entry["path"]] = candidates
-        membership = PublishedMembership(published.index["whitelists"], _immutable_file, published.keys)
+        membership = PublishedMembership(published.index["whitelists"], immutable_file, published.keys)
         chosen = decide_each(
             candidates, device, membership, now=now, claim=lambda c: spec.claim(tenant, c, device, now=now)
         )

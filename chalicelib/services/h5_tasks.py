@@ -17,9 +17,9 @@ from typing import Any
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import ValidationError, VersionConflict
 from chalicelib.domain.h5 import H5Resource, H5Task, new_task
-from chalicelib.domain.release_tasks import ACTIONS, TaskState, iso_time, parse_action
+from chalicelib.domain.release_tasks import TaskState, iso_time
 from chalicelib.domain.tenancy import TenantId
-from chalicelib.services import audit, h5_resources, publishing, whitelists
+from chalicelib.services import audit, h5_resources, publishing, release_status, whitelists
 from chalicelib.services.context import Call
 
 
@@ -115,29 +115,20 @@ def change_status(
     resuming an ended task) and VersionConflict for a stale ``expected_revision``."""
     from chalicelib.store import h5_records as store
     from chalicelib.store import quota
-    from chalicelib.store.unit_of_work import UnitOfWork
 
-    audit.check(call, tenant, Permission.RELEASE, action=f"h5.task.{ACTIONS.get(action, 'status')}")
-    move = parse_action(action)
-    before = store.get_task(tenant, task_id)
-    if expected_revision is not None and expected_revision != before.lock_version:
-        raise VersionConflict(f"task {task_id} is at revision {before.lock_version}, not {expected_revision}")
-    now = call.epoch
-    after: H5Task = getattr(before, move)(now=now, at=call.at)
-    uow = UnitOfWork()
-    store.update_task(uow, tenant, before, after)
-    uow.audit(
-        audit.entry(
-            call,
-            tenant,
-            f"h5.task.{move}",
-            "h5_task",
-            task_id,
-            before={"state": before.state.value},
-            after={"state": after.state.value},
-        )
+    before, after, move = release_status.change(
+        call,
+        tenant,
+        task_id,
+        action,
+        expected_revision=expected_revision,
+        audit_prefix="h5.task",
+        entity="h5_task",
+        noun="task",
+        get=store.get_task,
+        update=store.update_task,
     )
-    uow.commit()
+    now = call.epoch
     resource = store.get_resource(tenant, before.resource_id)
     publishing.changed(tenant, "h5", _platforms(resource))
     if move == "end":

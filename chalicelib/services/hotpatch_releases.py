@@ -11,14 +11,13 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import ValidationError, VersionConflict
+from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.hotpatch import PatchRelease, ReleaseInput, in_priority_order, new_release
-from chalicelib.domain.release_tasks import ACTIONS, parse_action
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import ReleaseType
 from chalicelib.domain.versions import Version
-from chalicelib.services import audit, publishing, whitelists
+from chalicelib.services import audit, publishing, release_status, whitelists
 from chalicelib.services.context import Call
 
 GUARDRAIL_ACTOR = "system:guardrail"
@@ -102,30 +101,20 @@ def change_status(
     """``pause``, ``resume`` (alias ``continue``) or ``end``. Raises Conflict for an illegal move."""
     from chalicelib.services.hotpatch import PRODUCT
     from chalicelib.store import hotpatch as store
-    from chalicelib.store.unit_of_work import UnitOfWork
 
-    audit.check(call, tenant, Permission.RELEASE, action=f"hotpatch.release.{ACTIONS.get(action, 'status')}")
-    move = parse_action(action)
-    before = store.get_release(tenant, release_id)
-    if expected_revision is not None and expected_revision != before.lock_version:
-        raise VersionConflict(
-            f"release {release_id} is at revision {before.lock_version}, not {expected_revision}"
-        )
-    after = getattr(before, move)(at=call.at)
-    uow = UnitOfWork()
-    store.update_release(uow, tenant, before, after)
-    uow.audit(
-        audit.entry(
-            call,
-            tenant,
-            f"hotpatch.release.{move}",
-            "hotpatch_release",
-            release_id,
-            before={"state": before.state.value},
-            after={"state": after.state.value},
-        )
+    before, after, _ = release_status.change(
+        call,
+        tenant,
+        release_id,
+        action,
+        expected_revision=expected_revision,
+        audit_prefix="hotpatch.release",
+        entity="hotpatch_release",
+        noun="release",
+        get=store.get_release,
+        update=store.update_release,
+        timed=False,
     )
-    uow.commit()
     publishing.changed(tenant, PRODUCT, (store.get_patch(tenant, before.patch_id).platform,))
     return view(
         replace(after, lock_version=(before.lock_version or 0) + 1),

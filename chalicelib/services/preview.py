@@ -50,7 +50,7 @@ def _product(tenant: TenantId, name: str, device: Device, now: int) -> dict[str,
     spec = products.get(name)
     platform = device.platform.value
     state = store.get_state(tenant, name, platform)
-    published = checks._load(tenant, name, platform, state.sequence)  # noqa: SLF001 - share its cache
+    published = checks.load_published(tenant, name, platform, state)  # shares the check API's cache
     if published is None:  # nothing published yet: every device gets the product's empty answer
         return {
             "product": name,
@@ -65,9 +65,9 @@ def _product(tenant: TenantId, name: str, device: Device, now: int) -> dict[str,
     entry = segment_path_for(published.index, device)
     candidates = published.segments.get(entry["path"])
     if candidates is None:
-        candidates = read_segment(checks._immutable_file(entry["path"]), entry, published.keys)  # noqa: SLF001
+        candidates = read_segment(checks.immutable_file(entry["path"]), entry, published.keys)
         published.segments[entry["path"]] = candidates
-    membership = PublishedMembership(published.index["whitelists"], checks._immutable_file, published.keys)  # noqa: SLF001
+    membership = PublishedMembership(published.index["whitelists"], checks.immutable_file, published.keys)
 
     by_subject: dict[str, list[Candidate]] = {}
     for candidate in candidates:  # priority order is kept within each subject

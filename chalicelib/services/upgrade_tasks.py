@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import ValidationError, VersionConflict
-from chalicelib.domain.release_tasks import ACTIONS, iso_time, parse_action
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.release_tasks import iso_time
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import TaskInput, UpgradeTask, new_task
-from chalicelib.services import audit, publishing, whitelists
+from chalicelib.services import audit, publishing, release_status, whitelists
 from chalicelib.services.context import Call
 
 
@@ -106,29 +106,20 @@ def change_status(
     (e.g. continuing an ended task) and VersionConflict for a stale ``expected_revision``."""
     from chalicelib.store import quota, upgrade_tasks
     from chalicelib.store import upgrade_packages as packages
-    from chalicelib.store.unit_of_work import UnitOfWork
 
-    audit.check(call, tenant, Permission.RELEASE, action=f"upgrade.task.{ACTIONS.get(action, 'status')}")
-    move = parse_action(action)
-    before = upgrade_tasks.get(tenant, task_id)
-    if expected_revision is not None and expected_revision != before.lock_version:
-        raise VersionConflict(f"task {task_id} is at revision {before.lock_version}, not {expected_revision}")
-    now = call.epoch
-    after = getattr(before, move)(now=now, at=call.at)
-    uow = UnitOfWork()
-    upgrade_tasks.update(uow, tenant, before, after)
-    uow.audit(
-        audit.entry(
-            call,
-            tenant,
-            f"upgrade.task.{move}",
-            "upgrade_task",
-            task_id,
-            before={"state": before.state.value},
-            after={"state": after.state.value},
-        )
+    before, after, _ = release_status.change(
+        call,
+        tenant,
+        task_id,
+        action,
+        expected_revision=expected_revision,
+        audit_prefix="upgrade.task",
+        entity="upgrade_task",
+        noun="task",
+        get=upgrade_tasks.get,
+        update=upgrade_tasks.update,
     )
-    uow.commit()
+    now = call.epoch
     platform = packages.get(tenant, before.package_id).platform
     publishing.changed(tenant, "upgrade", (platform,))
     claimed = quota.claimed(tenant, task_id) if after.dynamic else None

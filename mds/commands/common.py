@@ -65,6 +65,23 @@ def show(
     console.print(table)
 
 
+def list_and_show(
+    path: str,
+    *,
+    app_id: str | None,
+    workspace_id: str | None,
+    as_json: bool,
+    columns: Iterable[str],
+    rows: str | Callable[[Any], list[dict]],
+    query: dict[str, Any] | None = None,
+) -> None:
+    """GET a workspace list (``path`` below the workspace) and print it: a table of ``columns`` over
+    ``rows`` (the key holding the list, or a function of the response), or the raw JSON (``--json``)."""
+    api = client()
+    data = api.request("GET", api.workspace_path(app_id, workspace_id, path), query=query)
+    show(data, as_json=as_json, columns=columns, rows=data[rows] if isinstance(rows, str) else rows(data))
+
+
 def compact(body: Mapping[str, Any]) -> dict[str, Any]:
     """A request body without the options that were not given (None)."""
     return {k: v for k, v in body.items() if v is not None}

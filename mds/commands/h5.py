@@ -86,11 +86,11 @@ def apps(
     as_json: JsonOpt = False,
 ) -> None:
     """List H5 apps."""
-    api = client()
-    data = api.request(
-        "GET", _base(api, app_id, workspace_id, "/apps"), query={"keyword": keyword or None, "page": page}
-    )
-    show(data, as_json=as_json, columns=("h5Id", "name", "resourceType", "createdAt"), rows=data["items"])
+    columns = ("h5Id", "name", "resourceType", "createdAt")
+    common.list_and_show(
+        "/h5/apps", query={"keyword": keyword or None, "page": page}, columns=columns, rows="items",
+        app_id=app_id, workspace_id=workspace_id, as_json=as_json,
+    )  # fmt: skip
 
 
 @app.command("add-app")
@@ -188,12 +188,11 @@ def resources(
     h5_id: str, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None, as_json: JsonOpt = False
 ) -> None:
     """List the versions of an H5 app, newest first."""
-    api = client()
-    data = api.request(
-        "GET", _base(api, app_id, workspace_id, f"/apps/{h5_id}/resources"), query={"pageSize": 100}
-    )
     columns = ("id", "version", "platform", "clientVersionMin", "clientVersionMax", "status", "createdAt")
-    show(data, as_json=as_json, columns=columns, rows=data["items"])
+    common.list_and_show(
+        f"/h5/apps/{h5_id}/resources", query={"pageSize": 100}, columns=columns, rows="items",
+        app_id=app_id, workspace_id=workspace_id, as_json=as_json,
+    )  # fmt: skip
 
 
 @app.command("release")
@@ -247,10 +246,11 @@ def tasks(
     resource_id: str, app_id: AppOpt = None, workspace_id: WorkspaceOpt = None, as_json: JsonOpt = False
 ) -> None:
     """List the release tasks of a version."""
-    api = client()
-    data = api.request("GET", _base(api, app_id, workspace_id, f"/resources/{resource_id}/tasks"))
     columns = ("taskId", "version", "type", "grayModel", "status", "endTime", "usersCount", "createdAt")
-    show(data, as_json=as_json, columns=columns, rows=data["tasks"])
+    common.list_and_show(
+        f"/h5/resources/{resource_id}/tasks", columns=columns, rows="tasks",
+        app_id=app_id, workspace_id=workspace_id, as_json=as_json,
+    )  # fmt: skip
 
 
 common.status_commands(

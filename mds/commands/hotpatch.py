@@ -98,17 +98,17 @@ def list_patches(
     as_json: JsonOpt = False,
 ) -> None:
     """List patches, newest first, with their report counts."""
-    api = client()
-    data = api.request(
-        "GET",
-        api.workspace_path(app_id, workspace_id, "/hotpatch/patches"),
-        query={"platform": platform, "appVersion": app_version},
-    )
-    rows = [
-        {**p, "applied": p["reports"]["applied"], "failed": p["reports"]["failed"]} for p in data["patches"]
-    ]
     columns = ("patchId", "platform", "appVersion", "signer", "status", "applied", "failed", "createdAt")
-    show(data, as_json=as_json, columns=columns, rows=rows)
+    common.list_and_show(
+        "/hotpatch/patches", query={"platform": platform, "appVersion": app_version}, columns=columns,
+        rows=lambda data: _with_counts(data["patches"]), app_id=app_id, workspace_id=workspace_id,
+        as_json=as_json,
+    )  # fmt: skip
+
+
+def _with_counts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Table rows with the report counts as their own columns."""
+    return [{**i, "applied": i["reports"]["applied"], "failed": i["reports"]["failed"]} for i in items]
 
 
 @app.command("show")
@@ -177,17 +177,12 @@ def list_releases(
     as_json: JsonOpt = False,
 ) -> None:
     """List releases, newest first."""
-    api = client()
-    data = api.request(
-        "GET",
-        api.workspace_path(app_id, workspace_id, "/hotpatch/releases"),
-        query={"patchId": patch, "status": status},
-    )
-    rows = [
-        {**r, "applied": r["reports"]["applied"], "failed": r["reports"]["failed"]} for r in data["releases"]
-    ]
     columns = ("releaseId", "patchId", "type", "status", "applied", "failed", "pausedReason")
-    show(data, as_json=as_json, columns=columns, rows=rows)
+    common.list_and_show(
+        "/hotpatch/releases", query={"patchId": patch, "status": status}, columns=columns,
+        rows=lambda data: _with_counts(data["releases"]), app_id=app_id, workspace_id=workspace_id,
+        as_json=as_json,
+    )  # fmt: skip
 
 
 common.status_commands(

@@ -118,12 +118,11 @@ def list_packages(
     as_json: JsonOpt = False,
 ) -> None:
     """List release packages, newest first."""
-    api = client()
-    data = api.request(
-        "GET", api.workspace_path(app_id, workspace_id, "/upgrade/packages"), query={"platform": platform}
-    )
     columns = ("packageId", "platform", "distribution", "version", "status", "fileStatus", "updatedAt")
-    show(data, as_json=as_json, columns=columns, rows=data["packages"])
+    common.list_and_show(
+        "/upgrade/packages", query={"platform": platform}, columns=columns, rows="packages",
+        app_id=app_id, workspace_id=workspace_id, as_json=as_json,
+    )  # fmt: skip
 
 
 @package_app.command("show")
@@ -226,14 +225,11 @@ def list_tasks(
     as_json: JsonOpt = False,
 ) -> None:
     """List release tasks, newest first."""
-    api = client()
-    data = api.request(
-        "GET",
-        api.workspace_path(app_id, workspace_id, "/upgrade/tasks"),
-        query={"packageId": package, "status": status},
-    )
     columns = ("taskId", "packageId", "type", "grayModel", "mode", "status", "createdAt")
-    show(data, as_json=as_json, columns=columns, rows=data["tasks"])
+    common.list_and_show(
+        "/upgrade/tasks", query={"packageId": package, "status": status}, columns=columns, rows="tasks",
+        app_id=app_id, workspace_id=workspace_id, as_json=as_json,
+    )  # fmt: skip
 
 
 @task_app.command("show")

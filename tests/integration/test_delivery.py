@@ -421,5 +421,34 @@ def test_single_reminders_respect_the_silent_period(product, client, tmp_path):
     assert phone.check("fake", device).prompt is False  # reminded 2 days ago
     clock[0] += 1.5 * 86400
     assert phone.check("fake", device).prompt is True  # the 3-day silent period is over
-    _publish(tenant, [Candidate("forced", compile_target(parse_target({})), {"resultStatus": 206, "taskId": "10"})])
+    _publish(
+        tenant, [Candidate("forced", compile_target(parse_target({})), {"resultStatus": 206, "taskId": "10"})]
+    )
     assert phone.check("fake", device).prompt is True and phone.check("fake", device).prompt is True
+
+
+def test_the_check_api_cache_never_serves_another_publication(product, client):
+    """A warm container caches a verified index by (sequence, content digest) and never remembers a
+    missing file: when the counters restart (a fresh stack, a recreated workspace), the same sequence
+    number with other content is read again, not served from memory."""
+    from chalicelib.services import checks
+    from chalicelib.store import delivery
+    from chalicelib.store.models import SequenceModel
+
+    tenant, _ = _tenant_with_whitelists()
+    anyone = compile_target(parse_target({}))
+    context = {"platform": "android", "userId": "u1", "deviceId": "d1", "clientVersion": "1.0"}
+    _publish(tenant, [Candidate("a", anyone, {"resultStatus": 202})])
+    assert _server_answer(tenant, context)["resultStatus"] == 202
+
+    state_key = f"publish#{tenant.key}#fake#android"
+    delivery.PublishStateModel(tenant=state_key).delete()
+    SequenceModel(tenant=f"seq#{state_key}").delete()
+    _publish(tenant, [Candidate("b", anyone, {"resultStatus": 206})])
+    assert delivery.get_state(tenant, "fake", "android").sequence == 1  # the same number as before
+    assert _server_answer(tenant, context)["resultStatus"] == 206
+
+    path = f"m/{tenant.app_id}/{tenant.workspace_id}/fake/android/seg/late.json"
+    assert checks.immutable_file(path) is None
+    delivery.put_file(path, b"{}", cache_control="no-cache")
+    assert checks.immutable_file(path) == b"{}"
