@@ -2,8 +2,8 @@
 server from the same published files, plus the server-state parts (time-window quota claims).
 
 A warm container keeps the verified index and segments of each (tenant, product, platform) and
-revalidates them by the publish state (sequence and content digest): a check costs one small DynamoDB read, plus
-the claim write when a dynamic candidate is reached.
+revalidates them by the publish state (sequence and content digest): a check costs one small DynamoDB
+read, plus the claim write when a dynamic candidate is reached.
 """
 
 from __future__ import annotations
