@@ -50,14 +50,13 @@ def housekeeping(event: Any) -> None:
 
 
 def reconcile(event: Any) -> None:
-    """Every minute: rebuild published manifests from DynamoDB (drift, time windows that ended)."""
-    from chalicelib.services import publishing
+    """Every minute: rebuild published manifests from DynamoDB (drift, time windows that ended), and
+    take H5 versions whose time window ran out off the CDN."""
+    from chalicelib.services import h5_tasks, publishing
 
     changed = publishing.reconcile()
     if changed:
         log(logging.INFO, "reconciled", indexesChanged=changed)
-    from chalicelib.services import h5_tasks
-
     taken_down = h5_tasks.sweep()  # H5 versions whose time window ran out: no longer downloadable
     if taken_down:
         log(logging.INFO, "h5 versions taken down", count=taken_down)

@@ -71,6 +71,11 @@ class DeviceClient:
         self._dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock
 
+    @property
+    def state_dir(self) -> Path:
+        """Where this device keeps its files (companions such as the config client store theirs here)."""
+        return self._dir
+
     # --- the check ------------------------------------------------------------------------------
 
     def check(self, product: str, device: Device) -> Decision:

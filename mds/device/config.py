@@ -35,7 +35,7 @@ class ConfigClient:
     ) -> None:
         self._client = device_client
         self.device = device
-        self._path = Path(state_dir or device_client._dir) / "config-values.json"  # noqa: SLF001
+        self._path = Path(state_dir or device_client.state_dir) / "config-values.json"
         self._clock = clock
         self._listeners: list[tuple[str | None, Listener]] = []
         self.last_decision: Decision | None = None
