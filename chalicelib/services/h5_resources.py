@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import IO, Any
@@ -40,7 +39,7 @@ from chalicelib.domain.h5 import (
 from chalicelib.domain.paging import check_page, page_of
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.services import audit, uploads
-from chalicelib.services.context import Call, iso
+from chalicelib.services.context import Call
 
 PACKAGE_PURPOSE = "h5-package"
 MAX_PAGE_SIZE = 100
@@ -170,38 +169,25 @@ def create(call: Call, tenant: TenantId, spec: Mapping[str, Any], *, filename: s
     Raises:
         ValidationError naming the field; Conflict (version exists, type change, no vhost).
     """
-    from chalicelib.domain.uploads import PURPOSES, UploadStatus, object_key, validate_filename
+    from chalicelib.domain.uploads import PURPOSES, validate_filename
     from chalicelib.store import h5_files, sequences
     from chalicelib.store import h5_records as store
     from chalicelib.store import uploads as upload_store
     from chalicelib.store.unit_of_work import UnitOfWork
 
     audit.check(call, tenant, Permission.RELEASE, action="h5.resource.create")
-    purpose = PURPOSES[PACKAGE_PURPOSE]
-    filename = validate_filename(purpose, filename)
+    validate_filename(PURPOSES[PACKAGE_PURPOSE], filename)  # before the spec, as the form shows it
     parsed, app = validated(tenant, spec)
     resource_id = str(sequences.next_id(tenant))
-    upload_id = uuid.uuid4().hex
+    record = uploads.new_record(call, tenant, purpose=PACKAGE_PURPOSE, filename=filename, subject=resource_id)
     resource = resource_from_spec(
         parsed,
         resource_id=resource_id,
         status=ResourceStatus.UPLOADING,
         at=call.at,
         by=call.actor,
-        upload_id=upload_id,
+        upload_id=record.upload_id,
         cdn_prefix=h5_files.new_cdn_prefix(tenant, parsed.h5_id),
-    )
-    record = upload_store.UploadRecord(
-        tenant=tenant,
-        upload_id=upload_id,
-        purpose=purpose.name,
-        filename=filename,
-        object_key=object_key(tenant, upload_id, filename),
-        max_bytes=purpose.max_bytes,
-        status=UploadStatus.PENDING,
-        created_at=call.at,
-        created_by=call.actor,
-        subject=resource_id,
     )
     uow = UnitOfWork()
     _app_writes(uow, tenant, call, parsed, app)
@@ -213,17 +199,7 @@ def create(call: Call, tenant: TenantId, spec: Mapping[str, Any], *, filename: s
         )
     )
     uow.commit()
-    post = upload_store.presigned_post(
-        record.object_key, max_bytes=purpose.max_bytes, expires_in=int(uploads.TOKEN_LIFETIME.total_seconds())
-    )
-    return {
-        **view(replace(resource, lock_version=1)),
-        "upload": {
-            **record.view(),
-            "post": {"url": post["url"], "fields": post["fields"]},
-            "expiresAt": iso(call.now + uploads.TOKEN_LIFETIME),
-        },
-    }
+    return {**view(replace(resource, lock_version=1)), "upload": uploads.upload_token(call, record)}
 
 
 @uploads.processor(PACKAGE_PURPOSE)

@@ -56,11 +56,24 @@ def request_upload(
     from chalicelib.store.unit_of_work import UnitOfWork
 
     audit.check(call, tenant, Permission.RELEASE, action="upload.create")
+    record = new_record(call, tenant, purpose=purpose, filename=filename, subject=subject)
+    check_subject(parse_purpose(purpose), subject)
+    uow = UnitOfWork()
+    uploads.add(uow, record)
+    uow.audit(audit.entry(call, tenant, "upload.create", "upload", record.upload_id, after=record.view()))
+    uow.commit()
+    return upload_token(call, record)
+
+
+def new_record(call: Call, tenant: TenantId, *, purpose: str, filename: str, subject: str | None) -> Any:
+    """A pending ``store.uploads.UploadRecord`` (not yet written: products that create the file's
+    subject in the same transaction add it to their own unit of work). Validates the filename."""
+    from chalicelib.store import uploads
+
     kind = parse_purpose(purpose)
     filename = validate_filename(kind, filename)
-    check_subject(kind, subject)
     upload_id = uuid.uuid4().hex
-    record = uploads.UploadRecord(
+    return uploads.UploadRecord(
         tenant=tenant,
         upload_id=upload_id,
         purpose=kind.name,
@@ -72,12 +85,14 @@ def request_upload(
         created_by=call.actor,
         subject=subject,
     )
-    uow = UnitOfWork()
-    uploads.add(uow, record)
-    uow.audit(audit.entry(call, tenant, "upload.create", "upload", upload_id, after=record.view()))
-    uow.commit()
+
+
+def upload_token(call: Call, record: Any) -> dict[str, Any]:
+    """The upload as the client sees it, with the presigned POST pinned to its key and size range."""
+    from chalicelib.store import uploads
+
     post = uploads.presigned_post(
-        record.object_key, max_bytes=kind.max_bytes, expires_in=int(TOKEN_LIFETIME.total_seconds())
+        record.object_key, max_bytes=record.max_bytes, expires_in=int(TOKEN_LIFETIME.total_seconds())
     )
     return {
         **record.view(),
