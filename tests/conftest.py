@@ -51,6 +51,24 @@ def clean_env(monkeypatch, tmp_path):
     _reset_caches()
 
 
+def _atomic_dynamodb(monkeypatch) -> None:
+    """DynamoDB runs each request atomically; moto's in-process backend does not (a conditional put
+    checks, then writes, and another thread can run in between; two threads in one TransactWriteItems
+    corrupt its tables). Serialise moto's DynamoDB requests, as the local stack's moto server does
+    (mds/local/moto_server.py), so the only concurrency a test sees is ours."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock, call_action = threading.Lock(), DynamoHandler.call_action
+
+    def atomic(self):  # noqa: ANN001, ANN202
+        with lock:
+            return call_action(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", atomic)
+
+
 @pytest.fixture
 def aws(monkeypatch):
     """In-process moto with every table, bucket and queue of infra/template.json."""
@@ -58,6 +76,7 @@ def aws(monkeypatch):
 
     from mds.local.resources import ensure_resources
 
+    _atomic_dynamodb(monkeypatch)
     with mock_aws():
         resources = ensure_resources(None, stack=STACK)
         monkeypatch.setenv("MDS_ARTIFACTS_BUCKET", resources.buckets["ArtifactsBucket"])

@@ -1,7 +1,7 @@
 """Who is calling: console logins (password → token) and AccessKey-signed requests.
 
-Failed logins are counted per user and per source IP in fixed 15-minute windows; past the limit
-the login is refused before the password is even checked.
+Failed logins are counted per user and per source IP over a sliding 15 minutes
+(``services.rate_limits``); past the limit the login is refused before the password is even checked.
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ from chalicelib.domain.errors import (
     AccessKeyInactive,
     AuthenticationError,
     NonceUsed,
-    RateLimited,
     SignatureMismatch,
     UnknownAccessKey,
 )
+from chalicelib.domain.rate_limits import RateLimit
 from chalicelib.security import passwords, tokens
 from chalicelib.security.acs_signature import SignedRequest, identify, verify
+from chalicelib.services import rate_limits
 from chalicelib.services.context import Call
 
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 30
+_TRY_LATER = "too many failed logins; try again later"
+FAILED_LOGINS_PER_USER = RateLimit("login-fail#user", 5, 15 * 60, _TRY_LATER)
+FAILED_LOGINS_PER_IP = RateLimit("login-fail#ip", 30, 15 * 60, _TRY_LATER)
 NONCE_TTL = timedelta(minutes=30)  # > twice the ±15 min timestamp window
 
 
@@ -44,28 +45,21 @@ def _box():
     return SecretBox(master_key())
 
 
-def _window(now: datetime) -> int:
-    return int(now.timestamp()) // int(LOGIN_WINDOW.total_seconds())
-
-
-def _failure_keys(username: str, source_ip: str | None, now: datetime) -> list[tuple[str, int]]:
-    w = _window(now)
-    keys = [(f"login-fail#user#{username}#{w}", MAX_FAILURES_PER_USER)]
+def _failure_limits(username: str, source_ip: str | None) -> list[tuple[RateLimit, str]]:
+    limits = [(FAILED_LOGINS_PER_USER, username)]
     if source_ip:
-        keys.append((f"login-fail#ip#{source_ip}#{w}", MAX_FAILURES_PER_IP))
-    return keys
+        limits.append((FAILED_LOGINS_PER_IP, source_ip))
+    return limits
 
 
 def login(username: str, password: str, *, source_ip: str | None, now: datetime | None = None) -> Session:
     """Raises RateLimited after too many failures, AuthenticationError for a wrong name or password."""
-    from chalicelib.store import directory, ephemeral
+    from chalicelib.store import directory
 
     now = now or datetime.now(UTC)
-    keys = _failure_keys(username, source_ip, now)
-    retry_after = int(LOGIN_WINDOW.total_seconds()) - int(now.timestamp()) % int(LOGIN_WINDOW.total_seconds())
-    for key, limit in keys:
-        if ephemeral.count(key) >= limit:
-            raise RateLimited("too many failed logins; try again later", retry_after=retry_after)
+    limits = _failure_limits(username, source_ip)
+    for limit, subject in limits:
+        rate_limits.refuse_if_full(limit, subject, now=now.timestamp())
 
     user = directory.get_user(username)
     if user is None:
@@ -74,8 +68,8 @@ def login(username: str, password: str, *, source_ip: str | None, now: datetime 
     else:
         ok = passwords.verify_password(password, user.password_hash)
     if not ok:
-        for key, _limit in keys:
-            ephemeral.hit(key, now=now, window=LOGIN_WINDOW)
+        for limit, subject in limits:
+            rate_limits.record(limit, subject, now=now.timestamp())
         raise AuthenticationError("invalid username or password")
 
     token, claims = tokens.issue(

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.delivery import Candidate, decide_each
-from chalicelib.domain.errors import RateLimited, ValidationError
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.rate_limits import RateLimit
 from chalicelib.domain.targeting import Device
 from chalicelib.domain.tenancy import TenantId
+from chalicelib.services import rate_limits
 
-CHECKS_PER_MINUTE = 60  # per device (or user) and tenant
+CHECKS_PER_DEVICE = RateLimit(
+    "check", 60, 60, "too many checks from this device; try again in a minute"
+)  # per device (or user) and tenant
 
 
 @dataclass
@@ -106,20 +110,7 @@ def check(product_name: str, context: dict[str, Any], *, now: int | None = None)
 
 
 def _rate_limit(tenant: TenantId, device: Device, now: int) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from chalicelib.store import ephemeral
-
     who = device.device_id or device.user_id
     if not who:
         raise ValidationError("deviceId", "a deviceId or userId is required")
-    window = now // 60
-    count = ephemeral.hit(
-        f"check#{tenant.key}#{who}#{window}",
-        now=datetime.fromtimestamp(now, UTC),
-        window=timedelta(minutes=2),
-    )
-    if count > CHECKS_PER_MINUTE:
-        raise RateLimited(
-            "too many checks from this device; try again in a minute", retry_after=60 - now % 60
-        )
+    rate_limits.take(CHECKS_PER_DEVICE, f"{tenant.key}#{who}", now=now)

@@ -20,18 +20,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape
 
 from chalicelib.config import settings
-from chalicelib.domain.errors import AuthenticationError, Forbidden, NotFound, RateLimited
+from chalicelib.domain.errors import AuthenticationError, Forbidden, NotFound
+from chalicelib.domain.rate_limits import RateLimit
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import Distribution, UpgradePackage
 
-CODE_WINDOW = timedelta(minutes=15)
-MAX_WRONG_CODES_PER_PACKAGE = 20
-MAX_WRONG_CODES_PER_IP = 10
+_TRY_LATER = "too many wrong verification codes; try again later"
+WRONG_CODES_PER_PACKAGE = RateLimit("dl-code-fail#pkg", 20, 15 * 60, _TRY_LATER)
+WRONG_CODES_PER_IP = RateLimit("dl-code-fail#ip", 10, 15 * 60, _TRY_LATER)
 FILE_LINK_SECONDS = 300  # presigned S3 GET
 TOKEN_SECONDS = 3600  # itms-services manifest and the .ipa it points to
 ASSETS = ("manifest.plist", "app.ipa", "icon.png")
@@ -181,30 +182,22 @@ def _file_url(package: UpgradePackage) -> str:
     return upgrade_files.download_url(package.file, expires_in=FILE_LINK_SECONDS, content_type=content_type)
 
 
-def _window(now: datetime) -> int:
-    return int(now.timestamp()) // int(CODE_WINDOW.total_seconds())
-
-
 def _check_code(
     tenant: TenantId, package: UpgradePackage, code: str | None, source_ip: str | None, now: datetime
 ) -> None:
-    from chalicelib.store import ephemeral
+    from chalicelib.services import rate_limits
 
     if not code:
         raise VerificationRequired("this download needs its verification code", field="code")
-    window = _window(now)
-    limits = [(f"dl-code-fail#pkg#{tenant.key}#{package.id}#{window}", MAX_WRONG_CODES_PER_PACKAGE)]
+    limits = [(WRONG_CODES_PER_PACKAGE, f"{tenant.key}#{package.id}")]
     if source_ip:
-        limits.append((f"dl-code-fail#ip#{source_ip}#{window}", MAX_WRONG_CODES_PER_IP))
-    window_seconds = int(CODE_WINDOW.total_seconds())
-    retry_after = window_seconds - int(now.timestamp()) % window_seconds
-    for counter, limit in limits:
-        if ephemeral.count(counter) >= limit:
-            raise RateLimited("too many wrong verification codes; try again later", retry_after=retry_after)
+        limits.append((WRONG_CODES_PER_IP, source_ip))
+    for limit, subject in limits:
+        rate_limits.refuse_if_full(limit, subject, now=now.timestamp())
     given = code_digest(tenant, package.id, code.strip())
     if not hmac.compare_digest(given, package.code_digest or ""):
-        for counter, _limit in limits:
-            ephemeral.hit(counter, now=now, window=CODE_WINDOW)
+        for limit, subject in limits:
+            rate_limits.record(limit, subject, now=now.timestamp())
         raise WrongVerificationCode("wrong verification code", field="code")
 
 

@@ -1,6 +1,6 @@
 """Device reports of hotpatch outcomes: ``applied``, or ``failed`` with a reason.
 
-Public and small: rate-limited per device (``REPORTS_PER_MINUTE``), counted once per (device, patch)
+Public and small: rate-limited per device (``REPORTS_PER_DEVICE``), counted once per (device, patch)
 (a conditional put in the same transaction as the counters), and each counted report of a release
 with a guardrail re-checks it (``hotpatch_releases.guard``).
 """
@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.errors import RateLimited, ValidationError
+from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.hotpatch import parse_report
+from chalicelib.domain.rate_limits import RateLimit
 from chalicelib.domain.tenancy import TenantId
+from chalicelib.services import rate_limits
 
-REPORTS_PER_MINUTE = 10  # per device and tenant
+REPORTS_PER_DEVICE = RateLimit(
+    "hpreport", 10, 60, "too many reports from this device; try again in a minute"
+)  # per device and tenant
 
 
 def report(context: dict[str, Any], *, now: int | None = None) -> dict[str, Any]:
@@ -40,7 +44,7 @@ def report(context: dict[str, Any], *, now: int | None = None) -> dict[str, Any]
     if len(device_id) > 128:
         raise ValidationError("deviceId", "must be at most 128 characters")
     parsed = parse_report(context)
-    _rate_limit(tenant, device_id, now)
+    rate_limits.take(REPORTS_PER_DEVICE, f"{tenant.key}#{device_id}", now=now)
     patch = store.get_patch(tenant, parsed.patch_id)
     release = None
     if parsed.release_id is not None:
@@ -65,17 +69,3 @@ def report(context: dict[str, Any], *, now: int | None = None) -> dict[str, Any]
     guarded = release is not None and release.guardrail is not None and release.is_running()
     paused = hotpatch_releases.guard(tenant, release.id) if guarded and release is not None else False
     return {"counted": True, "paused": paused}
-
-
-def _rate_limit(tenant: TenantId, device_id: str, now: int) -> None:
-    from chalicelib.store import ephemeral
-
-    count = ephemeral.hit(
-        f"hpreport#{tenant.key}#{device_id}#{now // 60}",
-        now=datetime.fromtimestamp(now, UTC),
-        window=timedelta(minutes=2),
-    )
-    if count > REPORTS_PER_MINUTE:
-        raise RateLimited(
-            "too many reports from this device; try again in a minute", retry_after=60 - now % 60
-        )

@@ -1,4 +1,4 @@
-"""Short-lived facts with a TTL: request nonces (replay protection) and rate-limit windows.
+"""Short-lived facts with a TTL: request nonces (replay protection) and rate-limit event logs.
 
 DynamoDB's TTL deletes expired items eventually (hours, on AWS; never, in moto), so every read
 here treats an item past ``expires_at`` as absent, and housekeeping sweeps them locally.
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.domain.rate_limits import EventLog
 from chalicelib.store.models import EphemeralModel
 
 
@@ -31,27 +32,30 @@ def claim_once(key: str, *, now: datetime, ttl: timedelta) -> bool:
     return True
 
 
-def hit(key: str, *, now: datetime, window: timedelta) -> int:
-    """Count one event in the fixed window that ``key`` names; return the count so far.
-
-    The caller puts the window start into the key (e.g. ``login#user#alice#<epoch // 900>``), so
-    windows roll over without a read-modify-write.
-    """
-    item = EphemeralModel(key=key)
-    item.update(
-        actions=[
-            EphemeralModel.count.add(1),
-            EphemeralModel.expires_at.set(EphemeralModel.expires_at | (now + window)),
-        ]
-    )
-    return int(item.count)
-
-
-def count(key: str) -> int:
+def read_log(key: str) -> tuple[EventLog, int]:
+    """A rate limit's event log and its revision (0 when there is none yet)."""
     try:
-        return int(EphemeralModel.get(key, consistent_read=True).count)
+        item = EphemeralModel.get(key, consistent_read=True)
     except EphemeralModel.DoesNotExist:
-        return 0
+        return EventLog(), 0
+    return EventLog(tuple(int(t) for t in item.times or ())), int(item.revision or 0)
+
+
+def write_log(key: str, log: EventLog, *, revision: int, expires_at: datetime) -> bool:
+    """Replace the log read at ``revision``. False when another writer got there first (re-read)."""
+    item = EphemeralModel(key=key, times=list(log.times), revision=revision + 1, expires_at=expires_at)
+    unchanged = (
+        EphemeralModel.key.does_not_exist() | EphemeralModel.revision.does_not_exist()
+        if revision == 0
+        else EphemeralModel.revision == revision
+    )
+    try:
+        item.save(condition=unchanged)
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def sweep(*, now: datetime | None = None, limit: int = 1000) -> int:

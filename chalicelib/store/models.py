@@ -7,6 +7,7 @@ from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -134,11 +135,13 @@ class UploadModel(Model):
 
 
 class EphemeralModel(Model):
-    """Short-lived facts: seen request nonces, rate-limit windows. DynamoDB TTL removes them."""
+    """Short-lived facts: seen request nonces, rate-limit event logs. DynamoDB TTL removes them."""
 
     Meta = _meta("Ephemeral")
     key = UnicodeAttribute(hash_key=True)
     count = NumberAttribute(default=0)
+    times = ListAttribute(of=NumberAttribute, null=True)  # a rate limit's sliding log
+    revision = NumberAttribute(null=True)  # the log's optimistic lock
     expires_at = TTLAttribute()
 
 

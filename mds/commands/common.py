@@ -17,8 +17,8 @@ from rich.table import Table
 
 from mds.client import ApiError, MdsClient, Session
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # a result line stays one line, for people and for scripts alike
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the terminal's width
 
 AppOpt = Annotated[
     str | None, typer.Option("--app", help="appId (default: MDS_APP_ID or your login's workspace)")

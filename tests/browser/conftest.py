@@ -20,6 +20,9 @@ from tests.e2e.conftest import local_stack  # noqa: F401 - the one stack these t
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 800}
+# One timeout for every page action and every `expect` assertion, suited to a loaded 2-core machine:
+# a condition that holds is seen as soon as it holds; this is only how long a broken one takes to fail.
+BROWSER_TIMEOUT_MS = 30_000
 _versions = itertools.count(10)
 
 
@@ -49,7 +52,11 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(autouse=True)
 def _default_timeouts(page):
-    page.set_default_timeout(20_000)
+    from playwright.sync_api import expect
+
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    page.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 
 
 def next_version() -> str:

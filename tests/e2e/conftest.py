@@ -63,7 +63,20 @@ class LocalStackProcess:
     def moto_url(self) -> str:
         return f"http://127.0.0.1:{self.moto_port}"
 
-    def start(self) -> None:
+    def start(self, *, fresh_ports: bool = True) -> None:
+        """Starts the stack and waits for its ready line. A free port can be taken by another process
+        between ``free_port()`` and the stack's bind; the stack then exits 2 saying so, and a first
+        start simply tries new ports (a restart keeps its ports: links it handed out name them)."""
+        for _attempt in range(5):
+            if self._start_once():
+                return
+            if not fresh_ports:
+                pytest.fail("local stack: a port of the restart was taken:\n" + "\n".join(self.output))
+            self.port, self.cdn_port, self.moto_port = free_port(), free_port(), free_port()
+        pytest.fail("local stack: every port set tried was taken:\n" + "\n".join(self.output))
+
+    def _start_once(self) -> bool:
+        """True when the stack is ready; False when it lost a port race (exit 2, "already in use")."""
         command = [
             sys.executable, "-m", "mds.cli", "local", "up", "--data-dir", str(self.data_dir),
             "--port", str(self.port), "--cdn-port", str(self.cdn_port), "--moto-port", str(self.moto_port),
@@ -88,10 +101,13 @@ class LocalStackProcess:
         if not any(line.startswith(READY_PREFIX) for line in self.output):
             self.process.kill()
             self.process.wait()
+            if self.process.returncode == 2 and any("already in use" in line for line in self.output):
+                return False
             pytest.fail(
                 f"local stack not ready after {time.monotonic() - started:.0f}s "
                 f"(exit {self.process.returncode}):\n" + "\n".join(self.output)
             )
+        return True
 
     def stop(self) -> int:
         """SIGINT, like Ctrl-C; returns the exit code."""
@@ -107,7 +123,7 @@ class LocalStackProcess:
     def restart(self) -> None:
         code = self.stop()
         assert code == 0, "\n".join(self.output)
-        self.start()
+        self.start(fresh_ports=False)
 
     def aws(self, service: str):
         import boto3

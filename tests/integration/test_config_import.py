@@ -145,21 +145,7 @@ def test_import_through_a_presigned_upload(admin, demo, aws):
     )
 
 
-@pytest.fixture
-def atomic_dynamodb(monkeypatch):
-    """Serialise moto's DynamoDB requests, as DynamoDB (and the local stack's moto server) would."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock, call_action = threading.Lock(), DynamoHandler.call_action
-
-    def atomic(self):  # noqa: ANN001, ANN202
-        with lock:
-            return call_action(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", atomic)
-
-
-def test_a_failure_in_a_later_transaction_removes_what_the_import_wrote(admin, demo, atomic_dynamodb):
+def test_a_failure_in_a_later_transaction_removes_what_the_import_wrote(admin, demo):
     """200 items take 5 transactions. While the import runs, someone adds its last key: the last
     transaction fails on that key, and the compensating delete removes the 180 items already written."""
     from chalicelib.domain.access import Principal, PrincipalKind, Role

@@ -15,7 +15,6 @@ from mds.device.hotpatch import HotpatchClient
 from tests.conftest import ws_path
 from tests.delivery_harness import BucketCdn, ChaliceApi
 from tests.integration.test_hotpatch_patches import add_patch, app_version
-from tests.integration.test_upgrade_delivery import atomic_dynamodb  # noqa: F401 - the fixture
 
 REPORT = "/client/v1/hotpatch/report"
 
@@ -298,7 +297,7 @@ def test_gray_with_advanced_rules_and_a_whitelist_in_use_cannot_be_deleted(
     assert deleted.status == 409 and "hotpatch release" in deleted.body["message"]
 
 
-def test_concurrent_reports_from_one_device_count_once(admin, demo, aws, atomic_dynamodb):  # noqa: F811
+def test_concurrent_reports_from_one_device_count_once(admin, demo, aws):
     import concurrent.futures
 
     from chalicelib.services import hotpatch_reports
@@ -315,7 +314,7 @@ def test_concurrent_reports_from_one_device_count_once(admin, demo, aws, atomic_
     assert shown["reports"] == {"applied": 1, "failed": 0, "total": 1}
 
 
-def test_a_concurrent_failure_flood_pauses_the_release_once(admin, demo, aws, atomic_dynamodb):  # noqa: F811
+def test_a_concurrent_failure_flood_pauses_the_release_once(admin, demo, aws):
     import concurrent.futures
 
     from chalicelib.services import hotpatch_reports

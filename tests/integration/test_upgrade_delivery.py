@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from chalicelib.domain.delivery import NeedsServer, decide, decide_each
 from chalicelib.domain.targeting import Device, Platform
@@ -16,23 +13,6 @@ from chalicelib.domain.whitelists import ShardedMembership, published_shards
 from chalicelib.services import upgrade_delivery
 from tests.conftest import ws_path
 from tests.integration.test_upgrade_packages import add_android
-
-
-@pytest.fixture
-def atomic_dynamodb(monkeypatch):
-    """DynamoDB runs each request atomically; moto's in-process backend does not (two threads in one
-    TransactWriteItems corrupt its tables). Serialise moto's DynamoDB requests, as the local stack's
-    moto server does (mds/local/moto_server.py), so the concurrency left is ours: many threads racing
-    through read, check and transaction."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock, call_action = threading.Lock(), DynamoHandler.call_action
-
-    def atomic(self):  # noqa: ANN001, ANN202
-        with lock:
-            return call_action(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", atomic)
 
 
 def _tenant(demo) -> TenantId:
@@ -138,7 +118,7 @@ def _window_task(admin, demo, users: int, *, hours: int = 20, version: str = "5.
     return task, int(end.timestamp())
 
 
-def test_story_2_time_window_grants_exactly_n_under_concurrency(admin, demo, atomic_dynamodb):
+def test_story_2_time_window_grants_exactly_n_under_concurrency(admin, demo):
     tenant = _tenant(demo)
     task_id, end = _window_task(admin, demo, 50)
     now = int(time.time())
@@ -173,7 +153,7 @@ def test_story_2_time_window_grants_exactly_n_under_concurrency(admin, demo, ato
     assert upgrade_delivery.candidates(tenant, Platform.IOS, now=end) == []
 
 
-def test_one_user_asking_concurrently_counts_once(admin, demo, atomic_dynamodb):
+def test_one_user_asking_concurrently_counts_once(admin, demo):
     tenant = _tenant(demo)
     task_id, _end = _window_task(admin, demo, 3)
     now = int(time.time())
