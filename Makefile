@@ -22,8 +22,10 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/mds local up
 
+# Every core runs tests (pytest-xdist; a file stays on one worker, so it shares one local stack);
+# the 20 slowest tests are listed at the end, to keep the suite fast.
 test: $(STAMP) browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadfile --durations=20 $(PYTEST_ARGS)
 
 # The console's browser tests drive Debian's Chromium (no `playwright install`); installed when missing.
 browser:

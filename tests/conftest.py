@@ -8,8 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 STACK = "mds-test"
+
+# Property tests judge behaviour, never speed: on a loaded 2-core machine one example can take far
+# longer than hypothesis's default 200 ms deadline, and its "too slow" health check would fail a
+# correct test. Benchmarks (bench/) are where time is measured.
+settings.register_profile("mds", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mds")
 
 
 def pytest_addoption(parser):
@@ -178,19 +185,16 @@ def ws_path(creds: dict[str, Any], suffix: str = "") -> str:
 def _local_server():
     """Chalice's local HTTP server, once per session (it rewires the app's class, so it cannot be
     created twice in one process). Each test still gets its own moto state via ``aws``."""
-    import socket
     import threading
     from pathlib import Path
 
     from chalice.cli.factory import CLIFactory
     from chalice.local import create_local_server
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     factory = CLIFactory(project_dir=str(Path(__file__).resolve().parents[1]))
     cfg = factory.create_config_obj(chalice_stage_name="dev")
-    server = create_local_server(cfg.chalice_app, cfg, "127.0.0.1", port)
+    server = create_local_server(cfg.chalice_app, cfg, "127.0.0.1", 0)  # 0: bound to a free port at once
+    port = server.server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"127.0.0.1:{port}"

@@ -68,25 +68,33 @@ class LocalMoto:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> ReplayStats:
-        """moto's state is process-global: it is reset, then rebuilt from the journal."""
+        """moto's state is process-global: it is reset, then rebuilt from the journal.
+
+        The port is bound first (port 0 picks a free one, read back into ``port``), so nobody can
+        take it during the replay; requests wait in the backlog until the replay is done."""
         from moto.moto_api._internal.models import moto_api_backend
 
-        determinism.install()
-        moto_api_backend.reset()
-        self._app = DomainDispatcherApplication(create_backend_app)
-        stats = replay(self.journal, self._app, self.host, self.port)
-        self.journal.open_for_append()
-        self._journaling = JournalingApp(self._app, self.journal, first_seq=stats.entries)
+        self._server = make_server(
+            self.host, self.port, self._serve, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self.port = self._server.server_port
         try:
-            self._server = make_server(
-                self.host, self.port, self._journaling, threaded=True, request_handler=_QuietRequestHandler
-            )
-        except OSError:
-            self._journaling.close()
+            determinism.install()
+            moto_api_backend.reset()
+            self._app = DomainDispatcherApplication(create_backend_app)
+            stats = replay(self.journal, self._app, self.host, self.port)
+            self.journal.open_for_append()
+            self._journaling = JournalingApp(self._app, self.journal, first_seq=stats.entries)
+        except BaseException:
+            self.stop()
             raise
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
         return stats
+
+    def _serve(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        assert self._journaling is not None  # the thread serving requests starts after the replay
+        return self._journaling(environ, start_response)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -4,7 +4,6 @@ the SQS worker, the scheduler, the CDN emulator and the journal that survives re
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 from urllib.parse import unquote_plus
@@ -27,19 +26,13 @@ ACCOUNT = "123456789012"
 TEMPLATE = json.loads(Path(DEFAULT_TEMPLATE).read_text())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def template_resources(kind: str) -> dict[str, dict]:
     return {k: v for k, v in TEMPLATE["Resources"].items() if isinstance(v, dict) and v.get("Type") == kind}
 
 
 @pytest.fixture(scope="module")
 def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)  # 0: the OS picks a free port
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
@@ -235,7 +228,7 @@ def test_scheduler_runs_rate_schedules_with_an_eventbridge_event():
 
 @pytest.fixture
 def cdn(stack, clients):
-    server = CdnServer(clients["s3"], stack.buckets["DeliveryBucket"], port=free_port())
+    server = CdnServer(clients["s3"], stack.buckets["DeliveryBucket"], port=0)
     server.start()
     yield server
     server.stop()
@@ -299,7 +292,7 @@ def local_moto(tmp_path):
     def start() -> LocalMoto:
         if servers:
             servers[-1].stop()
-        server = LocalMoto(tmp_path, port=free_port())
+        server = LocalMoto(tmp_path, port=0)
         server.start()
         servers.append(server)
         return server
