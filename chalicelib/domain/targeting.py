@@ -366,9 +366,11 @@ def _rollout_json(rollout: Rollout | None) -> dict[str, Any] | None:
 class Device:
     """What a device tells us about itself, plus the normalised forms matching uses.
 
-    ``client_version``/``os_version`` accept strings: the client version must parse
-    (``ValidationError`` otherwise); the OS version is parsed leniently (``"12.0 beta"`` → ``12.0``,
-    garbage → unknown), since it is whatever the OS reports. Empty strings count as absent.
+    ``client_version``/``os_version`` accept strings: the client version is read with
+    ``Version.parse_reported`` (``v10.2`` → ``10.2``, ``10.2.0-beta+5`` → ``10.2.0``; anything else that
+    does not parse is a ``ValidationError``); the OS version is parsed leniently (``"12.0 beta"`` →
+    ``12.0``, garbage → unknown), since it is whatever the OS reports. Empty strings count as absent.
+    ``user_id``/``device_id`` may be JSON integers up to 2**53 - 1, read as their decimal text.
 
     Derived (read-only): ``identity`` (user ID, else device ID, else ``None``), ``city_key``,
     ``model_key``, ``network_key`` (normalised strings or ``None``), ``client_key``/``os_key`` (version
@@ -400,8 +402,8 @@ class Device:
         self,
         platform: Platform | str,
         *,
-        user_id: str | None = None,
-        device_id: str | None = None,
+        user_id: str | int | None = None,
+        device_id: str | int | None = None,
         client_version: Version | str | None = None,
         os_version: Version | str | None = None,
         model: str | None = None,
@@ -414,6 +416,10 @@ class Device:
             platform = Platform.parse(platform)
         if platform is Platform.ALL:
             raise ValidationError("platform", "must be android or ios")
+        if user_id.__class__ is int:
+            user_id = _integer_id(user_id, "userId")
+        if device_id.__class__ is int:
+            device_id = _integer_id(device_id, "deviceId")
         for value, name in (
             (user_id, "userId"),
             (device_id, "deviceId"),
@@ -427,7 +433,9 @@ class Device:
         if client_version is not None and client_version.__class__ is not Version:
             if not isinstance(client_version, str):
                 raise ValidationError("clientVersion", "must be a version string")
-            client_version = Version.parse(client_version, "clientVersion") if client_version else None
+            client_version = (
+                Version.parse_reported(client_version, "clientVersion") if client_version else None
+            )
         if os_version is not None and os_version.__class__ is not Version:
             if not isinstance(os_version, str):
                 raise ValidationError("osVersion", "must be a version string")
@@ -462,8 +470,8 @@ class Device:
         get = context.get
         return cls(
             Platform.parse(context["platform"]),
-            user_id=get("userId") or None,
-            device_id=get("deviceId") or None,
+            user_id=_given(get("userId")),
+            device_id=_given(get("deviceId")),
             client_version=get("clientVersion") or None,
             os_version=get("osVersion") or None,
             model=get("model") or None,
@@ -471,6 +479,23 @@ class Device:
             net_type=get("netType") or None,
             channel=get("channel") or None,
         )
+
+
+def _given(value: object) -> object:
+    """Absent for ``None`` and ``""``; anything else (``0`` too) is checked by ``Device``."""
+    return None if value is None or value == "" else value
+
+
+MAX_SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON reader (JavaScript's too) reads exactly
+
+
+def _integer_id(value: int, field_name: str) -> str:
+    """A JSON integer ID as its decimal text (``12345`` is the user ``"12345"``)."""
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise ValidationError(
+            field_name, f"an integer ID must be at most {MAX_SAFE_INTEGER}; send it as a string"
+        )
+    return str(value)
 
 
 class WhitelistMembership(Protocol):

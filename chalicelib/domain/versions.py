@@ -8,7 +8,12 @@ A version is dot-separated parts, e.g. ``10.1.32`` or ``5.0.1b``. The order (doc
   no suffix is lowest and suffixes compare by character code: ``1 < 1a < 1b < 2``, ``01 == 1``,
   ``1A == 1a``, and a part without digits counts as ``0`` followed by its text (``beta == 0beta``, between
   ``0`` and ``1``).
-- This is not SemVer: there are no pre-release tags, and ``-``/``+`` are not allowed.
+- A leading ``v``/``V`` right before a digit is not part of the version: ``v10.2 == 10.2``.
+- This is not SemVer: there are no pre-release tags, and ``-``/``+`` are not allowed in a version we
+  are given (package versions, rule values). A version a device *reports* about itself is read with
+  ``Version.parse_reported``: a leading ``v`` before a digit, a ``-pre-release`` and a ``+build`` tail
+  are dropped first (``v10.2.0-beta+5`` reads as ``10.2.0``), so no device is refused for how its build
+  is labelled (docs/targeting.md, "Input grammar").
 
 ``Version.key`` is a flat tuple ``(number, suffix, number, suffix, ...)`` with trailing ``(0, "")`` pairs
 removed. Because no part is below ``(0, "")``, plain tuple comparison of keys *is* the padded comparison,
@@ -66,13 +71,26 @@ class Version:
             raise ValidationError(field_name, str(exc)) from None
 
     @classmethod
+    def parse_reported(cls, text: object, field_name: str = "clientVersion") -> Version:
+        """A client version as a device reports it: ``parse`` after dropping a leading ``v``/``V``
+        before a digit and everything from the first ``-`` or ``+`` (SemVer pre-release and build
+        tails), so ``v10.2``, ``10.2.0-beta`` and ``10.2.0+build5`` read as ``10.2``/``10.2.0``.
+
+        Raises:
+            ValidationError: naming ``field_name``, if what is left is not a version.
+        """
+        if not isinstance(text, str):
+            raise ValidationError(field_name, "must be a version string, e.g. 10.1.32")
+        return cls.parse(undecorated(text), field_name)
+
+    @classmethod
     def parse_lenient(cls, text: object) -> Version | None:
         """Best effort for versions a device reports about itself (OS versions): the exact parse if the
         text starts with a digit and parses, else its leading ``digits(.digits)*`` (``"12.0 beta 2"`` →
         ``12.0``), else ``None`` (``"R"``, ``""``: unknown)."""
         if not isinstance(text, str):
             return None
-        text = text.strip()
+        text = _drop_v(text.strip())
         if not text[:1].isdigit():
             return None
         try:
@@ -128,13 +146,27 @@ class _BadVersion(ValueError):
     pass
 
 
+def _drop_v(text: str) -> str:
+    return text[1:] if text[:1] in ("v", "V") and text[1:2].isascii() and text[1:2].isdigit() else text
+
+
+_TAIL = re.compile(r"[-+]")
+
+
+def undecorated(text: str) -> str:
+    """``text`` stripped, without a leading ``v`` before a digit and without a ``-``/``+`` tail."""
+    text = _drop_v(text.strip())
+    tail = _TAIL.search(text)
+    return text if tail is None else text[: tail.start()]
+
+
 @functools.lru_cache(maxsize=4096)  # devices report few distinct versions; Version is immutable
 def _parse(text: str) -> Version:
     text = text.strip()
     if len(text) > MAX_VERSION_LENGTH:
         raise _BadVersion(f"must be at most {MAX_VERSION_LENGTH} characters")
     key: list[int | str] = []
-    for part in text.split("."):
+    for part in _drop_v(text).split("."):
         # str.isalnum() alone would admit non-ASCII letters and digits
         if not (part.isascii() and part.isalnum()):
             raise _BadVersion(_VERSION_RULE)

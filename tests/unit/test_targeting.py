@@ -385,10 +385,15 @@ def test_device_from_context():
         ({}, "platform"),
         ({"platform": "all"}, "platform"),
         ({"platform": "windows"}, "platform"),
-        ({"platform": "android", "clientVersion": "1.0-beta"}, "clientVersion"),
+        ({"platform": "android", "clientVersion": "1..0"}, "clientVersion"),
+        ({"platform": "android", "clientVersion": "-beta"}, "clientVersion"),
         ({"platform": "android", "clientVersion": 10}, "clientVersion"),
         ({"platform": "android", "city": 5}, "city"),
         ({"platform": "android", "userId": ["x"]}, "userId"),
+        ({"platform": "android", "userId": True}, "userId"),
+        ({"platform": "android", "userId": 1.5}, "userId"),
+        ({"platform": "android", "userId": 2**53}, "userId"),
+        ({"platform": "android", "deviceId": -(2**53)}, "deviceId"),
     ],
 )
 def test_device_errors_name_the_field(context, field):
@@ -855,3 +860,41 @@ def test_exclude_is_the_complement_of_include(rule, ctxs):
     for ctx in ctxs:
         d = Device.from_context(ctx)
         assert one.matches(d) != other.matches(d)
+
+
+# ------------------------------------------------------------------------- input grammar (docs: "Input grammar")
+
+
+@pytest.mark.parametrize(
+    ("reported", "reads_as"),
+    [("v10.2", "10.2"), ("V10.2", "10.2"), ("10.2.0-beta", "10.2.0"), ("10.2.0+build5", "10.2.0"),
+     ("v10.2.0-rc.1+exp.sha.5114f85", "10.2.0"), (" 10.2 ", "10.2")],
+)  # fmt: skip
+def test_reported_client_versions_drop_v_pre_release_and_build(reported, reads_as):
+    d = Device.from_context({"platform": "android", "clientVersion": reported})
+    assert d.client_version == Version.parse(reads_as)
+    assert d.client_version > Version.parse("1.0")  # v10.2 used to sort below 1.0
+
+
+def test_integer_user_ids_are_their_decimal_text():
+    d = Device.from_context({"platform": "ios", "userId": 12345, "deviceId": 0})
+    assert (d.user_id, d.device_id, d.identity) == ("12345", "0", "12345")
+    listed = parse_target({"whitelistIds": ["w"]}).compile()
+    assert listed.matches(d, SetMembership({"w": {"12345"}}))
+    assert Device.from_context({"platform": "ios", "userId": 2**53 - 1}).user_id == str(2**53 - 1)
+
+
+def test_no_identity_joins_a_rollout_only_at_100_percent():
+    anonymous = Device.from_context({"platform": "android"})
+    assert not parse_target({"rollout": {"basisPoints": 9999, "salt": "s"}}).compile().matches(anonymous)
+    assert parse_target({"rollout": {"basisPoints": 10000, "salt": "s"}}).compile().matches(anonymous)
+
+
+@pytest.mark.parametrize(
+    ("rule_value", "device_city", "matches"),
+    [("istanbul", "İSTANBUL", False), ("i̇stanbul", "İSTANBUL", True), ("straße", "STRASSE", False),
+     ("STRASSE", "strasse", True), ("Straße", "STRAẞE", True), ("οδος", "ΟΔΟΣ", True)],
+)  # fmt: skip
+def test_text_folds_with_unicode_lower_not_casefold(rule_value, device_city, matches):
+    target = parse_target({"rules": [{"type": "city", "operation": 1, "values": [rule_value]}]}).compile()
+    assert target.matches(Device.from_context({"platform": "ios", "city": device_city})) is matches

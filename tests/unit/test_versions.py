@@ -126,6 +126,18 @@ def test_invalid_versions_name_the_field(text, rule_part):
     assert rule_part in exc.value.rule
 
 
+def test_given_versions_stay_strict_while_reported_ones_drop_decoration():
+    assert V("v10.2") == V("V10.2") == V("10.2") > V("1.0")  # a leading v before a digit is no part
+    assert V("v.1") < V("1")  # a part without digits: 0 + "v"
+    for text in ("10.2.0-beta", "10.2.0+build5"):
+        with pytest.raises(ValidationError):
+            Version.parse(text)
+    assert Version.parse_reported("v10.2.0-beta+5") == V("10.2")
+    with pytest.raises(ValidationError) as exc:
+        Version.parse_reported("+5")
+    assert exc.value.field == "clientVersion"
+
+
 def test_non_string_is_rejected():
     with pytest.raises(ValidationError) as exc:
         Version.parse(10)
@@ -138,9 +150,11 @@ def test_leading_zeros_do_not_count_towards_the_digit_limit():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("12.1", "12.1"), ("12.0 beta 2", "12.0"), ("8.1.0_r3", "8.1.0"), ("R", None), ("", None), (None, None)],
-)
+    [("12.1", "12.1"), ("12.0 beta 2", "12.0"), ("8.1.0_r3", "8.1.0"), ("R", None), ("", None), (None, None),
+     ("v12.1", "12.1"), ("12.0-beta", "12.0"), ("v", None)],
+)  # fmt: skip
 def test_parse_lenient(text, expected):
+    """OS versions: also a leading v is dropped (``v12`` → 12)."""
     result = Version.parse_lenient(text)
     assert (None if result is None else str(result)) == expected
 
