@@ -279,7 +279,7 @@ def test_wire_field_names():
 
 
 def test_grey_config_round_trip():
-    from chalicelib.api.openapi_h5 import rule_json_list, rules_from_wire, rules_to_wire
+    from chalicelib.api.openapi_rules import rule_json_list, rules_from_wire, rules_to_wire
 
     sent = json.dumps(
         [
@@ -327,7 +327,7 @@ def test_grey_config_round_trip():
     ],
 )
 def test_grey_config_errors_name_the_parameter(text, field):
-    from chalicelib.api.openapi_h5 import rules_from_wire
+    from chalicelib.api.openapi_rules import rules_from_wire
     from chalicelib.domain.errors import ValidationError
 
     with pytest.raises(ValidationError) as err:
