@@ -50,16 +50,25 @@ class Action:
     result_key: str
     permission: Permission
     handler: Callable[[Call, TenantId, dict[str, str]], dict[str, Any]]
+    status_key: str | None = None  # the sub-object holding Success/ResultMsg, where the model nests it
+
+    def result(self, status: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        """The result object: ``Success``/``ResultMsg``(/``ErrorCode``) beside the action's fields, or
+        inside ``status_key`` (e.g. ``ResultContent.Data`` of DeleteMdsWhitelistContent)."""
+        if self.status_key is None:
+            return {**status, **fields}
+        inner = fields.get(self.status_key) or {}
+        return {**fields, self.status_key: {**status, **inner}}
 
 
 ACTIONS: dict[str, Action] = {}
 
 
-def action(name: str, *, result_key: str, permission: Permission) -> Callable:
+def action(name: str, *, result_key: str, permission: Permission, status_key: str | None = None) -> Callable:
     """Register ``handler(call, tenant, params) -> result fields`` for one OpenAPI action."""
 
     def register(handler: Callable[[Call, TenantId, dict[str, str]], dict[str, Any]]) -> Callable:
-        ACTIONS[name] = Action(name, result_key, permission, handler)
+        ACTIONS[name] = Action(name, result_key, permission, handler, status_key)
         return handler
 
     return register
@@ -124,11 +133,11 @@ def _dispatch(request: Any, request_id: str, action_name: str) -> Response:
         return _envelope(
             request_id,
             found.result_key,
-            {"Success": False, "ResultMsg": exc.message, "ErrorCode": exc.CODE},
+            found.result({"Success": False, "ResultMsg": exc.message, "ErrorCode": exc.CODE}, {}),
             code=exc.CODE,
             message=exc.message,
         )
-    return _envelope(request_id, found.result_key, {"Success": True, "ResultMsg": "", **fields})
+    return _envelope(request_id, found.result_key, found.result({"Success": True, "ResultMsg": ""}, fields))
 
 
 def _tenant(params: dict[str, str]) -> TenantId:
@@ -149,4 +158,9 @@ def _envelope(
 
 
 # Product modules register their actions on import (at the end: they import ``action`` from here).
-from chalicelib.api import openapi_h5  # noqa: E402, F401
+from chalicelib.api import (  # noqa: E402, F401
+    openapi_h5,
+    openapi_hotpatch,
+    openapi_upgrade,
+    openapi_whitelists,
+)

@@ -155,6 +155,123 @@ def create(
     return {**view(replace(patch, lock_version=1)), "upload": token}
 
 
+def create_with_file(
+    call: Call,
+    tenant: TenantId,
+    *,
+    platform: str,
+    app_version: str,
+    file_key: str,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """Add an MDS-signed patch whose file is already stored (``file_key``: an artifacts-bucket key the
+    caller has checked belongs to ``tenant``; the file's name is its last part). The file is checked and
+    signed first; the patch is stored ready, in one commit, or not at all.
+
+    Raises:
+        ValidationError: ``platform``, ``appVersion``, ``filename``, ``file``.
+    """
+    from chalicelib.domain.uploads import PURPOSES, validate_filename
+    from chalicelib.store import hotpatch as store
+    from chalicelib.store import hotpatch_files, sequences, upgrade_files
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    audit.check(call, tenant, Permission.RELEASE, action="hotpatch.patch.create")
+    spec = parse_patch_spec(platform=platform, app_version=app_version, description=description)
+    filename = validate_filename(PURPOSES[PURPOSE], file_key.rsplit("/", 1)[-1])
+    _require_app_version(tenant, spec.platform, spec.app_version)
+    patch = Patch(
+        id=str(sequences.next_id(tenant)),
+        platform=spec.platform,
+        app_version=spec.app_version,
+        description=spec.description,
+        signer=Signer.MDS,
+        state=PatchState.AWAITING_UPLOAD,
+        created_at=call.at,
+        created_by=call.actor,
+        updated_at=call.at,
+    )
+    local, size, sha256, etag = upgrade_files.spool_object(file_key, max_bytes=PURPOSES[PURPOSE].max_bytes)
+    try:
+        kind = _check_file(local, filename, size)
+        local.seek(0)
+        signature, key_id = _signature(tenant, patch, local.read())
+    finally:
+        local.close()
+    path = hotpatch_files.delivery_path(tenant, patch.id, sha256, filename)
+    hotpatch_files.publish_object(file_key, path, if_match=etag)
+    patch = patch.ready(PatchFile(path, filename, size, sha256, kind, signature, key_id), at=call.at)
+    try:
+        uow = UnitOfWork()
+        store.add_patch(uow, tenant, patch)
+        uow.audit(
+            audit.entry(
+                call,
+                tenant,
+                "hotpatch.patch.create",
+                "hotpatch_patch",
+                patch.id,
+                after={**_audit_view(patch), "size": size, "keyId": key_id},
+            )
+        )
+        uow.commit()
+    except BaseException:
+        hotpatch_files.discard(path)
+        raise
+    return view(replace(patch, lock_version=1))
+
+
+def delete(call: Call, tenant: TenantId, patch_id: str) -> None:
+    """Delete a patch with its ended releases and its file.
+
+    Raises:
+        Conflict: the patch has live releases (named: end them first), or was rolled back (it stays, so
+            that manifests keep telling devices that applied it to remove it).
+    """
+    from chalicelib.store import hotpatch as store
+    from chalicelib.store import hotpatch_files
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    audit.check(call, tenant, Permission.RELEASE, action="hotpatch.patch.delete")
+    patch = store.get_patch(tenant, patch_id)
+    if patch.state is PatchState.ROLLED_BACK:
+        raise Conflict(
+            f"patch {patch_id} was rolled back; it is kept so devices that applied it keep removing it",
+            field="patchId",
+        )
+    releases = [r for r in store.list_releases(tenant) if r.patch_id == patch_id]
+    live = [r.id for r in releases if r.is_live()]
+    if live:
+        raise Conflict(
+            f"patch {patch_id} has live releases ({', '.join(live)}); end them first", field="patchId"
+        )
+    # Ended releases first, in batches; the last commit removes the patch itself, so a failure midway
+    # leaves a patch with fewer ended releases, never releases without their patch.
+    batch, last = 40, max(0, len(releases) - 40)
+    for start in range(0, last, batch):
+        uow = UnitOfWork()
+        for release in releases[start : min(start + batch, last)]:
+            store.remove_release(uow, tenant, release)
+        uow.commit()
+    uow = UnitOfWork()
+    for release in releases[last:]:
+        store.remove_release(uow, tenant, release)
+    store.remove_patch(uow, tenant, patch)
+    uow.audit(
+        audit.entry(
+            call,
+            tenant,
+            "hotpatch.patch.delete",
+            "hotpatch_patch",
+            patch_id,
+            before={**_audit_view(patch), "releaseIds": [r.id for r in releases]},
+        )
+    )
+    uow.commit()
+    if patch.file is not None:
+        hotpatch_files.discard(patch.file.path)
+
+
 def _require_app_version(tenant: TenantId, platform: Platform, version: Any) -> None:
     """A patch patches an app version MDS knows: an upgrade package of that version and platform."""
     from chalicelib.store import upgrade_packages

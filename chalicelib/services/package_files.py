@@ -10,10 +10,10 @@ refused and the package records why (``fileStatus: failed``, ``fileError``).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import IO, Any
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import Conflict, ValidationError
+from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import Distribution, StoredFile, UpgradePackage, file_warnings
@@ -85,7 +85,6 @@ def _refuse_if_live(tenant: TenantId, package: UpgradePackage, now: int) -> None
 def process_package_file(record: Any) -> dict[str, Any]:
     """Inspect an uploaded APK / IPA; make it the package's file, or record why it was refused."""
     from chalicelib.domain.errors import MdsError
-    from chalicelib.packaging.app_files import inspect_apk, inspect_ipa
     from chalicelib.store import upgrade_files
 
     call = uploads.call_for(record)
@@ -94,22 +93,7 @@ def process_package_file(record: Any) -> dict[str, Any]:
     try:
         package = _expecting(tenant, package_id, record.upload_id)
         try:
-            if package.distribution is Distribution.APK:
-                apk = inspect_apk(local)
-                detected: dict[str, Any] = {
-                    "package": apk.package,
-                    "versionName": apk.version_name,
-                    "versionCode": apk.version_code,
-                    "versionNameIsReference": apk.version_name_is_reference,
-                }
-            else:
-                ipa = inspect_ipa(local)
-                detected = {
-                    "app": ipa.app,
-                    "bundleId": ipa.bundle_id,
-                    "shortVersion": ipa.short_version,
-                    "buildVersion": ipa.build_version,
-                }
+            detected = inspect_package_file(package.distribution, local)
         except MdsError as exc:
             _record_refusal(call, tenant, package_id, record.upload_id, exc.message)
             raise
@@ -130,6 +114,27 @@ def process_package_file(record: Any) -> dict[str, Any]:
         "sha256": sha256,
         "detected": detected,
         "warnings": list(after.warnings),
+    }
+
+
+def inspect_package_file(distribution: Distribution, local: IO[bytes]) -> dict[str, Any]:
+    """What an APK / IPA says about itself. Raises ValidationError (``file``) when it is not one."""
+    from chalicelib.packaging.app_files import inspect_apk, inspect_ipa
+
+    if distribution is Distribution.APK:
+        apk = inspect_apk(local)
+        return {
+            "package": apk.package,
+            "versionName": apk.version_name,
+            "versionCode": apk.version_code,
+            "versionNameIsReference": apk.version_name_is_reference,
+        }
+    ipa = inspect_ipa(local)
+    return {
+        "app": ipa.app,
+        "bundleId": ipa.bundle_id,
+        "shortVersion": ipa.short_version,
+        "buildVersion": ipa.build_version,
     }
 
 
@@ -218,6 +223,11 @@ def process_symbols(record: Any) -> dict[str, Any]:
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
+def check_icon(local: IO[bytes]) -> None:
+    if not local.read(8).startswith(_IMAGE_MAGIC):
+        raise ValidationError("file", "is not a PNG or JPEG image")
+
+
 @uploads.processor("upgrade-icon")
 def process_icon(record: Any) -> dict[str, Any]:
     """An Enterprise package's icon (shown while iOS installs it): a PNG or JPEG."""
@@ -225,11 +235,9 @@ def process_icon(record: Any) -> dict[str, Any]:
 
     local, size, sha256 = upgrade_files.spool(record)
     try:
-        head = local.read(8)
+        check_icon(local)
     finally:
         local.close()
-    if not head.startswith(_IMAGE_MAGIC):
-        raise ValidationError("file", "is not a PNG or JPEG image")
     kept = upgrade_files.keep(record.tenant, record.subject, record, size=size, sha256=sha256)
     return _attach(record, "icon", kept)
 
@@ -280,3 +288,86 @@ def _attach(
     if attribute == "icon":
         publishing.changed(tenant, "upgrade", (before.platform,))
     return {"packageId": package_id, "size": kept.size, "sha256": kept.sha256, **(result or {})}
+
+
+# --- files already stored (the OpenAPI: GetMcubeFileToken's upload host, then one action) --------------
+
+
+def create_with_files(
+    call: Call,
+    tenant: TenantId,
+    spec: dict[str, Any],
+    *,
+    package_key: str | None = None,
+    icon_key: str | None = None,
+    symbols_key: str | None = None,
+) -> dict[str, Any]:
+    """Add a package (``spec``: the keyword arguments of ``upgrade_packages.prepare``) together with its
+    files, each an artifacts-bucket key the caller has checked belongs to ``tenant`` (the file's name
+    is the key's last part). Every file is inspected first; the package is stored only if all pass,
+    in one commit, and files kept for a package that then fails to commit are deleted again.
+
+    Raises:
+        ValidationError: ``file`` / ``icon`` / ``symbols`` (the file is not what its kind needs),
+            ``filename``, the package fields; MissingParameter ``file`` (an APK/IPA package without one);
+            Conflict: the version exists.
+    """
+    from chalicelib.domain.uploads import PURPOSES, validate_filename
+    from chalicelib.packaging.app_files import inspect_symbols
+    from chalicelib.services import upgrade_packages
+    from chalicelib.store import upgrade_files
+
+    package = upgrade_packages.prepare(call, tenant, **spec)
+    wanted = {"package": package_key, "icon": icon_key, "symbols": symbols_key}
+    if package.distribution.has_file and not package_key:
+        raise MissingParameter("file")
+    for kind, key in wanted.items():
+        purpose = "ios-symbols" if kind == "symbols" else PURPOSES.get((kind, package.distribution), "")
+        if key and (not purpose or (kind == "symbols" and package.platform is not Platform.IOS)):
+            raise ValidationError(kind if kind != "package" else "file", _no_such_file(package, kind))
+    kept: list[StoredFile] = []
+    changes: dict[str, Any] = {}
+    try:
+        for kind, key in wanted.items():
+            if not key:
+                continue
+            purpose = "ios-symbols" if kind == "symbols" else PURPOSES[(kind, package.distribution)]
+            field = "file" if kind == "package" else kind
+            filename = key.rsplit("/", 1)[-1]
+            try:
+                validate_filename(PURPOSES[purpose], filename)
+            except ValidationError as exc:
+                raise ValidationError(field, exc.rule) from None
+            local, size, sha256, etag = upgrade_files.spool_object(key, max_bytes=PURPOSES[purpose].max_bytes)
+            try:
+                if kind == "package":
+                    changes["detected"] = inspect_package_file(package.distribution, local)
+                elif kind == "icon":
+                    check_icon(local)
+                else:
+                    changes["symbol_bundles"] = inspect_symbols(local).bundles
+            except ValidationError as exc:
+                raise ValidationError(field, exc.rule) from None
+            finally:
+                local.close()
+            stored = upgrade_files.keep_object(
+                tenant, package.id, key, ref=etag.strip('"'), filename=filename, size=size, sha256=sha256,
+                if_match=etag,
+            )  # fmt: skip
+            kept.append(stored)
+            changes["file" if kind == "package" else kind] = stored
+        package = replace(package, **changes)
+        if package.file is not None:
+            package = replace(package, warnings=file_warnings(package, package.detected or {}))
+        return upgrade_packages.add(call, tenant, package)
+    except BaseException:
+        for stored in kept:
+            upgrade_files.discard(stored)
+        raise
+
+
+def _no_such_file(package: UpgradePackage, kind: str) -> str:
+    if kind == "symbols":
+        return "only iOS packages have a symbol table"
+    what = "a file" if kind == "package" else "an icon"
+    return f"{package.distribution.value} packages have no {what} to upload"

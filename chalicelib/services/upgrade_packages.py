@@ -119,9 +119,59 @@ def create(
     Raises:
         ValidationError: naming the field; Conflict: the version exists for this platform.
     """
+    package = prepare(
+        call,
+        tenant,
+        platform=platform,
+        version=version,
+        distribution=distribution,
+        description=description,
+        verification_code=verification_code,
+        store_url=store_url,
+        valid_days=valid_days,
+        tester_limit=tester_limit,
+        bundle_id=bundle_id,
+    )
+    if package.distribution.has_file:
+        if not filename:
+            raise MissingParameter("filename")
+        from chalicelib.domain.uploads import PURPOSES, validate_filename
+        from chalicelib.services import package_files
+
+        validate_filename(PURPOSES[package_files.PURPOSES[("package", package.distribution)]], filename)
+    elif filename:
+        raise ValidationError("filename", "App Store and TestFlight packages have no file")
+    result = add(call, tenant, package)
+    if filename:
+        from chalicelib.services import package_files
+
+        result["upload"] = package_files.request_file(
+            call, tenant, package.id, kind="package", filename=filename
+        )
+    return result
+
+
+def prepare(
+    call: Call,
+    tenant: TenantId,
+    *,
+    platform: str,
+    version: str,
+    distribution: str | None = None,
+    description: str | None = None,
+    verification_code: str | None = None,
+    store_url: str | None = None,
+    valid_days: int | None = None,
+    tester_limit: int | None = None,
+    bundle_id: str | None = None,
+) -> UpgradePackage:
+    """A new package, validated and given its ID, not yet stored (``add`` stores it): a caller that
+    brings the files along (``package_files.create_with_files``) attaches them first.
+
+    Raises:
+        ValidationError: naming the field.
+    """
     from chalicelib.store import sequences
-    from chalicelib.store import upgrade_packages as store
-    from chalicelib.store.unit_of_work import UnitOfWork
 
     audit.check(call, tenant, Permission.RELEASE, action="upgrade.package.create")
     spec = parse_package_spec(
@@ -135,17 +185,8 @@ def create(
         tester_limit=tester_limit,
         bundle_id=bundle_id,
     )
-    if spec.distribution.has_file:
-        if not filename:
-            raise MissingParameter("filename")
-        from chalicelib.domain.uploads import PURPOSES, validate_filename
-        from chalicelib.services import package_files
-
-        validate_filename(PURPOSES[package_files.PURPOSES[("package", spec.distribution)]], filename)
-    elif filename:
-        raise ValidationError("filename", "App Store and TestFlight packages have no file")
     package_id = str(sequences.next_id(tenant))
-    package = UpgradePackage(
+    return UpgradePackage(
         id=package_id,
         platform=spec.platform,
         distribution=spec.distribution,
@@ -163,23 +204,24 @@ def create(
         tester_limit=spec.tester_limit,
         bundle_id=spec.bundle_id,
     )
+
+
+def add(call: Call, tenant: TenantId, package: UpgradePackage) -> dict[str, Any]:
+    """Store a ``prepare``d package with its audit entry and publish. Raises Conflict: the version
+    exists for this platform."""
+    from chalicelib.store import upgrade_packages as store
+    from chalicelib.store.unit_of_work import UnitOfWork
+
     uow = UnitOfWork()
     store.add(uow, tenant, package)
     uow.audit(
         audit.entry(
-            call, tenant, "upgrade.package.create", "upgrade_package", package_id, after=_audit_view(package)
+            call, tenant, "upgrade.package.create", "upgrade_package", package.id, after=_audit_view(package)
         )
     )
     uow.commit()
     publishing.changed(tenant, "upgrade", (package.platform,))
-    result = view(tenant, replace(package, lock_version=1), [], now=call.epoch)
-    if filename:
-        from chalicelib.services import package_files
-
-        result["upload"] = package_files.request_file(
-            call, tenant, package_id, kind="package", filename=filename
-        )
-    return result
+    return view(tenant, replace(package, lock_version=1), [], now=call.epoch)
 
 
 def get(call: Call, tenant: TenantId, package_id: str) -> dict[str, Any]:

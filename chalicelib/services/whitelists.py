@@ -223,6 +223,25 @@ def request_import(call: Call, tenant: TenantId, whitelist_id: str, *, filename:
     return uploads.request_upload(call, tenant, purpose="whitelist", filename=filename, subject=whitelist_id)
 
 
+def add_members_from_file(call: Call, tenant: TenantId, whitelist_id: str, file_key: str) -> dict[str, Any]:
+    """Import an ID file already stored by the OpenAPI upload host (``files/<file_key>``, resolved and
+    checked to be the tenant's by ``file_tokens.resolve``): the whole file in one commit, or nothing."""
+    from chalicelib.domain.uploads import PURPOSES
+    from chalicelib.store import mcube_files
+    from chalicelib.store import whitelists as store
+
+    audit.check(call, tenant, Permission.RELEASE, action="whitelist.import")
+    _normal(store.get(tenant, whitelist_id))
+    limit = PURPOSES["whitelist"].max_bytes
+    try:
+        data = mcube_files.read(file_key, max_bytes=limit)
+    except ValueError:
+        raise ValidationError("file", f"must be at most {limit} bytes") from None
+    return _change_members(
+        call, tenant, whitelist_id, parse_ids(decode_text(data)), adding=True, action="whitelist.import"
+    )
+
+
 @uploads.processor("whitelist")
 def import_file(record: Any) -> dict[str, Any]:
     """Runs in the event handler: the whole file lands in one commit, or nothing does."""

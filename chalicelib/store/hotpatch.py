@@ -196,6 +196,12 @@ def update_release(uow: UnitOfWork, tenant: TenantId, before: PatchRelease, afte
     uow.save(_model(tenant, f"release#{after.id}", "release", _release_data(after), before.lock_version))
 
 
+def remove_release(uow: UnitOfWork, tenant: TenantId, release: PatchRelease) -> None:
+    uow.delete(
+        _model(tenant, f"release#{release.id}", "release", _release_data(release), release.lock_version)
+    )
+
+
 def get_release(tenant: TenantId, release_id: str) -> PatchRelease:
     return _release(_get(tenant, f"release#{release_id}", "release"))
 

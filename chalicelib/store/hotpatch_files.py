@@ -20,12 +20,17 @@ def delivery_path(tenant: TenantId, patch_id: str, sha256: str, filename: str) -
 
 def publish(record: Any, path: str) -> None:
     """Copy exactly the checked upload (``CopySourceIfMatch`` its ETag) to ``path`` in the delivery bucket."""
+    publish_object(record.object_key, path, if_match=record.etag or "*")
+
+
+def publish_object(source_key: str, path: str, *, if_match: str = "*") -> None:
+    """Copy the artifacts-bucket object ``source_key`` (matching ``if_match``) to ``path`` on the CDN."""
     cfg = settings()
     client("s3").copy_object(
         Bucket=cfg.delivery_bucket,
         Key=path,
-        CopySource={"Bucket": cfg.artifacts_bucket, "Key": record.object_key},
-        CopySourceIfMatch=record.etag or "*",
+        CopySource={"Bucket": cfg.artifacts_bucket, "Key": source_key},
+        CopySourceIfMatch=if_match,
         MetadataDirective="REPLACE",
         ContentType="application/octet-stream",
         CacheControl=CACHE,

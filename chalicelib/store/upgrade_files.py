@@ -24,11 +24,18 @@ _CHUNK = 1024 * 1024
 def spool(record: Any) -> tuple[IO[bytes], int, str]:
     """The uploaded file of ``record`` (a store.uploads.UploadRecord) copied to a local temporary file
     (Lambda's /tmp), with its size and SHA-256. Refuses a file replaced since its event (``IfMatch``)."""
-    reply = client("s3").get_object(
-        Bucket=settings().artifacts_bucket, Key=record.object_key, IfMatch=record.etag or "*"
+    local, size, sha256, _etag = spool_object(
+        record.object_key, max_bytes=record.max_bytes, if_match=record.etag or "*"
     )
-    if reply["ContentLength"] > record.max_bytes:
-        raise Conflict(f"the file is larger than {record.max_bytes} bytes")
+    return local, size, sha256
+
+
+def spool_object(key: str, *, max_bytes: int, if_match: str = "*") -> tuple[IO[bytes], int, str, str]:
+    """An artifacts-bucket object (an upload, or a file the OpenAPI upload host stored) copied to a
+    local temporary file, with its size, SHA-256 and ETag (to copy exactly these bytes later)."""
+    reply = client("s3").get_object(Bucket=settings().artifacts_bucket, Key=key, IfMatch=if_match)
+    if reply["ContentLength"] > max_bytes:
+        raise Conflict(f"the file is larger than {max_bytes} bytes")
     digest, size = hashlib.sha256(), 0
     local = tempfile.TemporaryFile()
     body = reply["Body"]
@@ -37,21 +44,45 @@ def spool(record: Any) -> tuple[IO[bytes], int, str]:
         size += len(chunk)
         local.write(chunk)
     local.seek(0)
-    return local, size, digest.hexdigest()
+    return local, size, digest.hexdigest(), reply["ETag"]
 
 
 def keep(tenant: TenantId, package_id: str, record: Any, *, size: int, sha256: str) -> StoredFile:
     """Copy the upload to the package's permanent key; returns the exact version kept."""
-    key = f"upgrade/{tenant.app_id}/{tenant.workspace_id}/{package_id}/{record.upload_id}/{record.filename}"
+    return keep_object(
+        tenant,
+        package_id,
+        record.object_key,
+        ref=record.upload_id,
+        filename=record.filename,
+        size=size,
+        sha256=sha256,
+        if_match=record.etag or "*",
+    )
+
+
+def keep_object(
+    tenant: TenantId,
+    package_id: str,
+    source_key: str,
+    *,
+    ref: str,
+    filename: str,
+    size: int,
+    sha256: str,
+    if_match: str = "*",
+) -> StoredFile:
+    """Copy ``source_key`` to ``upgrade/<appId>/<workspaceId>/<packageId>/<ref>/<filename>``."""
+    key = f"upgrade/{tenant.app_id}/{tenant.workspace_id}/{package_id}/{ref}/{filename}"
     bucket = settings().artifacts_bucket
     reply = client("s3").copy_object(
         Bucket=bucket,
         Key=key,
-        CopySource={"Bucket": bucket, "Key": record.object_key},
-        CopySourceIfMatch=record.etag or "*",
+        CopySource={"Bucket": bucket, "Key": source_key},
+        CopySourceIfMatch=if_match,
     )
     return StoredFile(
-        object_key=key, version_id=reply.get("VersionId"), filename=record.filename, size=size, sha256=sha256
+        object_key=key, version_id=reply.get("VersionId"), filename=filename, size=size, sha256=sha256
     )
 
 
