@@ -594,4 +594,7 @@ def answer_payload(task: UpgradeTask, package: UpgradePackage, download_url: str
     }
     if task.mode is UpgradeMode.SINGLE:
         payload["silentPeriodDays"] = task.silent_days or DEFAULT_SILENT_DAYS
+    if package.file is not None:  # what an SDK checks the downloaded APK / IPA against
+        payload["fileSha256"] = package.file.sha256
+        payload["fileSize"] = package.file.size
     return payload

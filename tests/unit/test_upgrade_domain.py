@@ -256,6 +256,14 @@ def test_answer_payload_has_the_mpaas_fields():
     assert "silentPeriodDays" not in answer_payload(task(p, mode="forced"), p, "u")
 
 
+def test_answer_payload_names_the_file_digest_an_sdk_checks_the_download_against():
+    from chalicelib.domain.upgrade import StoredFile
+
+    p = replace(package("9.9"), file=StoredFile("k", None, "app.apk", 1234, "ab" * 32))
+    answer = answer_payload(task(p, mode="forced"), p, "u")
+    assert (answer["fileSha256"], answer["fileSize"]) == ("ab" * 32, 1234)
+
+
 # --- file inspection -----------------------------------------------------------------------------------------
 
 
