@@ -7,7 +7,7 @@ STAGE  ?= prod
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test setup lint bench package deploy clean browser screenshots
+.PHONY: run test test-js setup lint bench package deploy clean browser screenshots
 
 # The virtualenv is rebuilt only when a requirements file or pyproject.toml changes.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -24,8 +24,18 @@ run: $(STAMP)
 
 # Every core runs tests (pytest-xdist; a file stays on one worker, so it shares one local stack);
 # the 20 slowest tests are listed at the end, to keep the suite fast.
-test: $(STAMP) browser
+test: $(STAMP) browser test-js
 	$(PY) -m pytest -n auto --dist loadfile --durations=20 $(PYTEST_ARGS)
+
+# The TypeScript SDK (clients/js): packages from the committed lockfile (npm ci, only when node_modules is
+# missing or older than the lockfile), build, its unit tests and the conformance kit (no downloads at run time).
+JS := clients/js
+$(JS)/node_modules/.installed: $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund
+	touch $@
+
+test-js: $(JS)/node_modules/.installed
+	cd $(JS) && npm test
 
 # The console's browser tests drive Debian's Chromium (no `playwright install`); installed when missing.
 browser:
@@ -36,7 +46,7 @@ screenshots: $(STAMP) browser
 	$(PY) -m tests.browser.screenshots docs/screenshots
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check chalicelib mds tests bench app.py
+	$(VENV)/bin/ruff check chalicelib mds tests bench app.py clients
 
 bench: $(STAMP)
 	$(PY) bench/cold_start.py
@@ -49,6 +59,7 @@ bench: $(STAMP)
 	$(PY) bench/hotpatch.py
 	$(PY) bench/openapi_upload.py
 	$(PY) bench/publish_latency.py
+	$(PY) bench/js_sdk.py
 
 # Builds the deployable SAM template (Chalice + infra/template.json) into out/.
 package: $(STAMP)
