@@ -15,7 +15,7 @@ from chalicelib.api.openapi import openapi
 from chalicelib.api.preview import preview
 from chalicelib.api.targeting import targeting
 from chalicelib.api.upgrade import upgrade
-from chalicelib.config import events_queue_name
+from chalicelib.config import device_events_queue_name, events_queue_name
 from chalicelib.events import handlers
 
 app = Chalice(app_name="mds")
@@ -39,5 +39,9 @@ app.register_blueprint(preview)
 # Chalice's CloudFormation packaging cannot express @app.on_s3_event.
 # Lambda resolves handlers as "app.<name>", so each one is bound to a module-level name here.
 on_upload_event = app.on_sqs_message(queue=events_queue_name(), batch_size=1)(handlers.on_upload_event)
+# POST /client/v1/events -> SQS -> here: device events counted into reach (docs/events.md).
+on_device_events = app.on_sqs_message(queue=device_events_queue_name(), batch_size=10)(
+    handlers.on_device_events
+)
 housekeeping = app.schedule("rate(1 minute)", name="housekeeping")(handlers.housekeeping)
 reconcile = app.schedule("rate(1 minute)", name="reconcile")(handlers.reconcile)

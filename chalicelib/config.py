@@ -57,10 +57,19 @@ class Settings:
     def events_dlq(self) -> str:
         return f"{self.stack}-events-dlq"
 
+    @property
+    def device_events_queue(self) -> str:
+        return device_events_queue_name(self.stack)
+
 
 def events_queue_name(stack: str | None = None) -> str:
     """The S3 ObjectCreated queue; Chalice needs it at import time for ``on_sqs_message``."""
     return f"{stack or os.environ.get(ENV_STACK, DEFAULT_STACK)}-events"
+
+
+def device_events_queue_name(stack: str | None = None) -> str:
+    """The queue between ``POST /client/v1/events`` and the aggregator (needed at import time too)."""
+    return f"{stack or os.environ.get(ENV_STACK, DEFAULT_STACK)}-device-events"
 
 
 @lru_cache(maxsize=1)

@@ -33,12 +33,13 @@ def pytest_collection_modifyitems(config, items):
 
 def _reset_caches():
     from chalicelib import config
-    from chalicelib.store import aws, keyring
+    from chalicelib.store import aws, keyring, queues
     from chalicelib.store.models import ALL_MODELS
 
     config.reload()
     aws.reset()
     keyring.reset()
+    queues.reset()
     for model in ALL_MODELS:
         model._connection = None
 

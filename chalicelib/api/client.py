@@ -18,3 +18,11 @@ def check(request: ApiRequest, product: str) -> dict[str, Any]:
     from chalicelib.services import checks
 
     return checks.check(product, request.body.model_dump(by_alias=True, exclude_none=True))
+
+
+@endpoint(client, "/client/v1/events", methods=["POST"], body=dict, public=True, status=202)
+def events(request: ApiRequest) -> dict[str, Any]:
+    """A batch of device events (docs/events.md); 202 once queued, counted by the aggregator."""
+    from chalicelib.services import device_events
+
+    return device_events.accept(request.body)

@@ -1,4 +1,5 @@
-"""Console REST for static delivery: the public keys apps pin, key rotation, and publish status."""
+"""Console REST for static delivery: the public keys apps pin, key rotation, publish status, and the
+reach of each release (what the devices reported)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,11 @@ def publish_status(request: ApiRequest, product: str, platform: str) -> dict[str
     from chalicelib.services import publishing
 
     return publishing.status(request.caller, request.tenant, product, platform)
+
+
+@endpoint(delivery, WORKSPACE + "/reach/{release}", methods=["GET"])
+def reach(request: ApiRequest, release: str) -> dict[str, Any]:
+    """What happened on the devices for one release (``upgrade-task-12``, ``config:feed_v2``…)."""
+    from chalicelib.services import device_events
+
+    return device_events.reach(request.caller, request.tenant, release)

@@ -40,6 +40,15 @@ def on_upload_event(event: Any) -> None:
             )
 
 
+def on_device_events(event: Any) -> None:
+    """Batches of device events queued by ``POST /client/v1/events``: each fact counted once, so a
+    redelivered message (a failed earlier try, or SQS's at-least-once) changes nothing."""
+    from chalicelib.services import device_events
+
+    counted = sum(device_events.ingest(message.body) for message in event)
+    log(logging.INFO, "device events", messages=len(list(event)), newFacts=counted)
+
+
 def housekeeping(event: Any) -> None:
     """Every minute: remove expired nonces and rate-limit windows (DynamoDB TTL lags; moto has none)."""
     from chalicelib.store import ephemeral

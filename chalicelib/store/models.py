@@ -145,6 +145,18 @@ class EphemeralModel(Model):
     expires_at = TTLAttribute()
 
 
+class MetricModel(Model):
+    """Device-event reach (chalicelib/domain/events.py): under ``<tenant>#<release>#<shard>``, counters
+    (``n#<stage>#<day>#<platform>#<clientVersion>#<detail>``) and the facts already counted
+    (``seen#<stage>#<detail>#<device hash>``, kept ``FACT_TTL_DAYS``)."""
+
+    Meta = _meta("Metrics")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    devices = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
 class SequenceModel(Model):
     """Per-tenant counters for the numeric IDs mPaaS clients expect (whitelists, rules, ...).
     Lives in the Tenants table under ``seq#<tenant>`` keys."""
@@ -335,6 +347,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AuditModel,
     UploadModel,
     EphemeralModel,
+    MetricModel,
     SequenceModel,
     WhitelistModel,
     ReleaseRuleModel,
