@@ -244,7 +244,9 @@ def release_detail(call: Call, tenant: TenantId, params: dict[str, str]) -> dict
             "FileSize": str(file.get("size") or ""),
             "Md5": str(file.get("md5") or ""),
             "SourceName": str(file.get("filename") or ""),
-            "PublishPeriod": _period(patch, [release]),
+            "PublishPeriod": _period(
+                patch, hotpatch_releases.list_all(call, tenant, patch_id=str(release["patchId"]))
+            ),
             "QuickRollback": 1 if patch.get("status") == "rolledBack" else 0,
             "TaskVersion": p.millis(release.get("createdAt")),
             "RuleJsonList": rule_json_list(release.get("rules")),

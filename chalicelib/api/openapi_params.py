@@ -23,8 +23,8 @@ from chalicelib.services.context import Call
 
 PUBLISH_TYPES = {2: "gray", 3: "official"}
 PUBLISH_TYPE_CODES = {v: k for k, v in PUBLISH_TYPES.items()}
-PUBLISH_MODES = {1: "whitelist", 2: "time_window"}
-PUBLISH_MODE_CODES = {v: k for k, v in PUBLISH_MODES.items()}
+PUBLISH_MODES = {1: "whitelist", 2: "timeWindow"}  # H5's own spelling, time_window, is accepted too
+PUBLISH_MODE_CODES = {"whitelist": 1, "timeWindow": 2, "time_window": 2}
 PUBLISH_MODE_FULL = 4  # what mPaaS lists for an official task
 TASK_STATUS_CODES = {"running": 1, "ended": 2, "paused": 3}
 STATUS_ACTIONS = {3: "pause", 1: "resume", 2: "end"}
@@ -113,7 +113,7 @@ def publish_type(params: dict[str, str]) -> str:
 
 
 def publish_mode(params: dict[str, str]) -> str:
-    """``PublishMode`` of a grey task, 1 / 2 → ``whitelist`` / ``time_window``."""
+    """``PublishMode`` of a grey task, 1 / 2 → ``whitelist`` / ``timeWindow``."""
     code = integer(params, "PublishMode", required=True, low=0, high=9)
     if code not in PUBLISH_MODES:
         raise ValidationError("PublishMode", "must be 1 (whitelist) or 2 (time window) for a grey task")

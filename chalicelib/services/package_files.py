@@ -312,7 +312,8 @@ def create_with_files(
             ``filename``, the package fields; MissingParameter ``file`` (an APK/IPA package without one);
             Conflict: the version exists.
     """
-    from chalicelib.domain.uploads import PURPOSES, validate_filename
+    from chalicelib.domain.uploads import PURPOSES as UPLOAD_PURPOSES
+    from chalicelib.domain.uploads import validate_filename
     from chalicelib.packaging.app_files import inspect_symbols
     from chalicelib.services import upgrade_packages
     from chalicelib.store import upgrade_files
@@ -335,10 +336,12 @@ def create_with_files(
             field = "file" if kind == "package" else kind
             filename = key.rsplit("/", 1)[-1]
             try:
-                validate_filename(PURPOSES[purpose], filename)
+                validate_filename(UPLOAD_PURPOSES[purpose], filename)
             except ValidationError as exc:
                 raise ValidationError(field, exc.rule) from None
-            local, size, sha256, etag = upgrade_files.spool_object(key, max_bytes=PURPOSES[purpose].max_bytes)
+            local, size, sha256, etag = upgrade_files.spool_object(
+                key, max_bytes=UPLOAD_PURPOSES[purpose].max_bytes
+            )
             try:
                 if kind == "package":
                     changes["detected"] = inspect_package_file(package.distribution, local)

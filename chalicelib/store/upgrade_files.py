@@ -30,10 +30,11 @@ def spool(record: Any) -> tuple[IO[bytes], int, str]:
     return local, size, sha256
 
 
-def spool_object(key: str, *, max_bytes: int, if_match: str = "*") -> tuple[IO[bytes], int, str, str]:
+def spool_object(key: str, *, max_bytes: int, if_match: str | None = None) -> tuple[IO[bytes], int, str, str]:
     """An artifacts-bucket object (an upload, or a file the OpenAPI upload host stored) copied to a
     local temporary file, with its size, SHA-256 and ETag (to copy exactly these bytes later)."""
-    reply = client("s3").get_object(Bucket=settings().artifacts_bucket, Key=key, IfMatch=if_match)
+    extra = {"IfMatch": if_match} if if_match else {}
+    reply = client("s3").get_object(Bucket=settings().artifacts_bucket, Key=key, **extra)
     if reply["ContentLength"] > max_bytes:
         raise Conflict(f"the file is larger than {max_bytes} bytes")
     digest, size = hashlib.sha256(), 0
