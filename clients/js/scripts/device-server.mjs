@@ -1,0 +1,68 @@
+// Simulated phones on the built SDK, driven by JSON lines on stdin (one reply line per request).
+// Used by tests/e2e/test_js_sdk.py against the real local stack; state lives in files under `stateDir`.
+import { createInterface } from "node:readline";
+import { MemoryStorage, createMds, toBase64 } from "../dist/esm/index.js";
+import { NodeFileStorage } from "../dist/esm/node.js";
+
+let setup = null;
+const phones = new Map();
+const events = new Map();
+
+async function phone(name, net = "WIFI") {
+  if (!phones.has(name)) {
+    const storage = name.startsWith("memory:") ? new MemoryStorage() : new NodeFileStorage(`${setup.stateDir}/${name}`);
+    const state = { net };
+    const mds = await createMds({ ...setup, storage, networkType: () => state.net });
+    phones.set(name, { mds, state });
+    events.set(name, []);
+  }
+  const found = phones.get(name);
+  found.state.net = net;
+  return found.mds;
+}
+
+const plain = (value) => JSON.parse(JSON.stringify(value, (k, v) => (v instanceof Error ? { kind: v.kind, message: v.message } : v)));
+
+const ops = {
+  init: async (r) => ((setup = r.setup), "ok"),
+  "upgrade.check": async (r) => {
+    const check = await (await phone(r.phone, r.net)).upgrade.check(r.device);
+    const { decision, ...rest } = check;
+    return { ...rest, static: decision?.static ?? null };
+  },
+  "h5.sync": async (r) => (await phone(r.phone, r.net)).h5.sync(r.device, { force: true }),
+  "h5.installed": async (r) => (await phone(r.phone)).h5.installed(),
+  "h5.read": async (r) => {
+    const bytes = await (await phone(r.phone)).h5.read(r.url);
+    return bytes && toBase64(bytes);
+  },
+  "config.listen": async (r) => {
+    (await phone(r.phone)).config.onChange(r.key, (key, value) => events.get(r.phone).push([key, value]));
+    return "ok";
+  },
+  "config.load": async (r) => (await phone(r.phone)).config.loadImmediately(r.device),
+  "config.get": async (r) => (await phone(r.phone)).config.get(r.key) ?? null,
+  "config.events": async (r) => events.get(r.phone),
+  "hotpatch.sync": async (r) => {
+    const { applied, actions, answer, static: fromCdn } = await (await phone(r.phone)).hotpatch.sync(r.device);
+    return { applied, actions, answer, static: fromCdn };
+  },
+  "hotpatch.replay": async (r) => (await (await phone(r.phone)).hotpatch.applyAnswer(r.answer, r.device)).applied,
+  // many devices, one check each, on one shared memory storage (as many phones behind one CDN)
+  checks: async (r) => {
+    const mds = await phone(`memory:${r.product}`);
+    const answers = [];
+    for (const device of r.devices) answers.push((await mds.delivery.check(r.product, device)).answer);
+    return answers;
+  },
+};
+
+const lines = createInterface({ input: process.stdin });
+for await (const line of lines) {
+  const request = JSON.parse(line);
+  try {
+    process.stdout.write(JSON.stringify({ ok: plain(await ops[request.op](request)) }) + "\n");
+  } catch (error) {
+    process.stdout.write(JSON.stringify({ error: `${error.name}: ${error.message}`, kind: error.kind ?? null }) + "\n");
+  }
+}
