@@ -1,0 +1,412 @@
+"""The TypeScript SDK (clients/js, built) on Node against the running local stack: PRODUCT.md stories 1
+(upgrade priority), 4 (H5 release), 7 (config) and 8 (hotpatch rollback) through the SDK, and an
+agreement run — random devices against a random release set, where the SDK's answers must equal the
+Python reference client's and the dynamic check API's. Each story seeds its own workspace through the
+CLI, so the other stories sharing the stack cannot change its answers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from chalicelib.domain.targeting import Device
+from chalicelib.security import rsa_keys
+from mds.device.client import DeviceClient
+from tests import app_files, h5_zips
+from tests.e2e.conftest import PROJECT_DIR, child_environment
+from tests.e2e.test_config_story import ITEMS, SHANGHAI_ANDROID_10
+from tests.sdk_capture import no_proxy_env
+
+pytestmark = pytest.mark.e2e
+
+JS = PROJECT_DIR / "clients" / "js"
+H5 = "12345678"
+
+
+class Workspace:
+    """A workspace of its own, seeded through the `mds` CLI (logged in as the bootstrap admin)."""
+
+    def __init__(self, stack, tmp_path: Path) -> None:
+        self.stack, self.tmp = stack, tmp_path
+        self.app_id, self.workspace_id = f"JS{uuid.uuid4().hex[:8].upper()}", "default"
+        self.session = tmp_path / "session.json"
+        bootstrap = stack.data_dir / "bootstrap.json"
+        self.creds = json.loads(bootstrap.read_text())
+        self.cli("login", "--bootstrap", str(bootstrap))
+        self.cli("workspaces", "create", self.app_id, self.workspace_id, "--name", "JS SDK e2e")
+
+    def cli(self, *args: str) -> str:
+        env = {
+            **child_environment(),
+            "MDS_ENDPOINT": self.stack.api_url,
+            "MDS_SESSION_FILE": str(self.session),
+            "MDS_DEVICE_DIR": str(self.tmp / "phones"),
+            "COLUMNS": "200",
+        }
+        if args[0] not in ("login", "workspaces"):
+            env |= {"MDS_APP_ID": self.app_id, "MDS_WORKSPACE_ID": self.workspace_id}
+        done = subprocess.run(
+            [sys.executable, "-m", "mds.cli", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def api(self, method: str, path: str) -> dict:
+        with no_proxy_env():
+            token = requests.post(f"{self.stack.api_url}/api/auth/login", timeout=10, json={
+                "username": self.creds["username"], "password": self.creds["password"]}).json()["token"]  # fmt: skip
+            reply = requests.request(
+                method, f"{self.stack.api_url}/api/apps/{self.app_id}/workspaces/{self.workspace_id}{path}",
+                headers={"Authorization": f"Bearer {token}"}, timeout=10,
+            )  # fmt: skip
+        reply.raise_for_status()
+        return reply.json()
+
+    def manifest_keys(self) -> dict[str, str]:
+        return {k["keyId"]: k["publicKey"] for k in self.api("GET", "/signing-keys")["keys"]}
+
+    def dynamic(self, product: str, context: dict) -> dict:
+        body = {"appId": self.app_id, "workspaceId": self.workspace_id, **context}
+        with no_proxy_env():
+            reply = requests.post(f"{self.stack.api_url}/client/v1/{product}/check", json=body, timeout=10)
+        reply.raise_for_status()
+        return reply.json()
+
+    def package(self, version: str) -> str:
+        apk = self.tmp / f"app-{version}.apk"
+        apk.write_bytes(app_files.apk(version))
+        added = self.cli(
+            "upgrade", "package", "add", "--platform", "android", "--version", version, "--file", str(apk)
+        )
+        return re.search(r"Added package (\d+)", added).group(1)
+
+    def whitelist(self, ids: list[str]) -> str:
+        created = self.cli("whitelist", "create", f"js-{uuid.uuid4().hex[:6]}", "--ids", ",".join(ids))
+        return re.search(r"Created whitelist (\d+)", created).group(1)
+
+    def task(self, package: str, *args: str) -> str:
+        return re.search(r"Created task (\d+)", self.cli("upgrade", "task", "create", package, *args)).group(
+            1
+        )
+
+
+class NodePhones:
+    """Phones on the built SDK: one Node process (clients/js/scripts/device-server.mjs), JSON lines."""
+
+    def __init__(self, ws: Workspace, **setup) -> None:
+        self.process = subprocess.Popen(
+            ["node", str(JS / "scripts" / "device-server.mjs")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"},
+        )  # fmt: skip
+        self.call("init", setup={
+            "cdnUrl": ws.stack.cdn_url, "apiUrl": ws.stack.api_url, "appId": ws.app_id,
+            "workspaceId": ws.workspace_id, "publicKeys": ws.manifest_keys(), "stateDir": str(ws.tmp / "js"), **setup,
+        })  # fmt: skip
+
+    def call(self, op: str, **request):
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"op": op, **request}) + "\n")
+        self.process.stdin.flush()
+        reply = json.loads(self.process.stdout.readline())
+        assert "error" not in reply, reply
+        return reply["ok"]
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        assert self.process.wait(30) == 0
+
+
+@pytest.fixture(scope="module")
+def built_sdk():
+    """The SDK as `make test-js` builds it (its node_modules come from `npm ci`; nothing is downloaded here)."""
+    if not (JS / "node_modules").is_dir():
+        pytest.fail("clients/js/node_modules is missing: run `make test-js` first")
+    subprocess.run(["npm", "run", "build"], cwd=JS, check=True, capture_output=True)
+
+
+@pytest.fixture
+def workspace(local_stack, tmp_path, built_sdk):
+    return Workspace(local_stack, tmp_path)
+
+
+def android(user: str, version: str, **extra) -> dict:
+    return {
+        "platform": "android",
+        "userId": user,
+        "deviceId": f"js-{user}",
+        "clientVersion": version,
+        **extra,
+    }
+
+
+def test_story_1_upgrade_priority(workspace):
+    ws = workspace
+    p50 = ws.package("5.0")
+    wid = ws.whitelist(["alice"])
+    gray = ("--type", "gray", "--model", "whitelist", "--whitelist", wid, "--client-versions", "4.0-4.0")
+    ws.task(p50, *gray, "--mode", "single", "--memo", "A")
+    task_b = ws.task(p50, *gray, "--mode", "forced", "--memo", "B")
+    phones = NodePhones(ws)
+    alice, bob = android("alice", "4.0"), android("bob", "4.0")
+
+    def status(device: dict) -> tuple[str, int | None, str]:
+        got = phones.call("upgrade.check", phone=device["userId"], device=device)
+        assert got["answer"] == ws.dynamic("upgrade", device)  # the SDK and the API agree
+        return got["result"], got["resultStatus"], got["guideMemo"]
+
+    assert status(alice) == ("HAS_NEW_VERSION", 206, "B")
+    assert status(bob) == ("HAS_NO_NEW_VERSION", 201, "")
+    ws.cli("upgrade", "task", "pause", task_b)
+    assert status(alice) == ("HAS_NEW_VERSION", 202, "A")
+    ws.task(
+        p50, "--type", "official", "--mode", "multiple", "--client-versions", "4.0-4.0", "--memo", "official"
+    )
+    assert status(alice) == status(bob) == ("HAS_NEW_VERSION", 204, "official")
+    p51 = ws.package("5.1")
+    ws.task(p51, "--type", "official", "--mode", "forced", "--client-versions", "4.0-4.0", "--memo", "5.1")
+    assert status(alice) == status(bob) == ("HAS_NEW_VERSION", 206, "5.1")
+    checked = phones.call("upgrade.check", phone="alice", device=alice)
+    assert checked["newestVersion"] == "5.1" and checked["static"] and checked["prompt"]
+    phones.close()
+
+
+def test_story_4_h5_release(workspace):
+    ws = workspace
+    key = ws.tmp / "h5.pem"
+    key.write_bytes(rsa_keys.private_key_pem(rsa_keys.generate_private_key()))
+    public_pem = ws.tmp / "h5.pub.pem"
+    ws.cli("h5", "key", "--file", str(key), "--public-out", str(public_pem))
+    ws.cli("h5", "vhost", "h5app.com")
+    ws.cli("h5", "add-app", H5, "--name", "Home", "--type", "normal")
+    made = {}
+    for version, content in (("1.0.0.1", "1"), ("1.0.0.2", "2")):
+        package = h5_zips.normal(ws.tmp / f"{version}.zip", version=content)
+        printed = ws.cli("h5", "upload", H5, "--file", str(package), "--version", version,
+                         "--min", "10.1.32;10.2.0", "--main-url", "/www/index.html", "--json")  # fmt: skip
+        made[version] = json.loads(printed[printed.index("{") :])
+    wid = ws.whitelist(["alice"])
+    ws.cli("h5", "release", made["1.0.0.1"]["id"], "--type", "official")
+    gray = ws.cli("h5", "release", made["1.0.0.2"]["id"], "--type", "gray", "--gray-model", "whitelist",
+                  "--whitelist", wid)  # fmt: skip
+    gray_id = re.search(r"Task (\d+)", gray).group(1)
+    phones = NodePhones(ws, h5PublicKey=public_pem.read_text())
+    alice = android("alice", "10.2.0")
+    bob = {"platform": "ios", "userId": "bob", "clientVersion": "10.1.40"}
+    page = f"https://{H5}.h5app.com/www/index.html"
+
+    synced = phones.call("h5.sync", phone="alice", device=alice)
+    assert synced[H5] == {"version": "1.0.0.2", "status": "installed", "error": None}
+    assert base64.b64decode(phones.call("h5.read", phone="alice", url=page)) == h5_zips.INDEX_HTML + b"2"
+    assert phones.call("h5.sync", phone="bob", device=bob)[H5]["version"] == "1.0.0.1"
+    old_ios = {"platform": "ios", "userId": "dave", "clientVersion": "10.1.4"}
+    assert phones.call("h5.sync", phone="dave", device=old_ios) == {}  # story 5: 10.1.4 < 10.1.32
+
+    ws.cli("h5", "end", gray_id)
+    back = phones.call("h5.sync", phone="alice", device=alice)
+    # installType 0 (install on open, the upload's default): staged now, in use once the page opens
+    assert back[H5] == {"version": "1.0.0.1", "status": "staged", "error": None}
+    assert phones.call("h5.installed", phone="alice") == {H5: "1.0.0.2"}
+    assert base64.b64decode(phones.call("h5.read", phone="alice", url=page)) == h5_zips.INDEX_HTML + b"1"
+    assert phones.call("h5.installed", phone="alice") == {H5: "1.0.0.1"}
+    with no_proxy_env():
+        assert requests.get(made["1.0.0.2"]["amrUrl"], timeout=10).status_code == 404
+    phones.close()
+
+
+def test_story_7_config(workspace):
+    ws = workspace
+    ws.cli("config", "add", "max_items", "--type", "number", "--value", "20")
+    source = ws.tmp / "config.json"
+    source.write_text(json.dumps({"schema": 1, "items": ITEMS}))
+    assert "Imported 2 keys, skipped 1 that exist: max_items." in ws.cli("config", "import", str(source))
+    phones = NodePhones(ws)
+    alice = android("alice", "5.0", city="Shanghai", osVersion="11")
+    phones.call("config.listen", phone="alice", key="feed_v2")
+    assert phones.call("config.load", phone="alice", device=alice) == ["banner.text", "feed_v2", "max_items"]
+    assert phones.call("config.get", phone="alice", key="max_items") == 20
+
+    rule = {"value": True, **SHANGHAI_ANDROID_10, "rollout": {"percent": 20}}
+    ws.cli("config", "set", "feed_v2", "--targeted", json.dumps(rule))
+    crowd = [android(f"user{n}", "5.0", city="Shanghai", osVersion="11") for n in range(60)]
+
+    def who_is_in() -> set[int]:
+        inside = set()
+        for n, device in enumerate(crowd):
+            phones.call("config.load", phone=device["userId"], device=device)
+            if phones.call("config.get", phone=device["userId"], key="feed_v2") is True:
+                inside.add(n)
+        return inside
+
+    at_20 = who_is_in()
+    assert 2 <= len(at_20) <= 25 and who_is_in() == at_20  # stable across reloads
+    ws.cli("config", "set", "feed_v2", "--targeted", json.dumps({**rule, "rollout": {"percent": 40}}))
+    at_40 = who_is_in()
+    assert at_20 < at_40  # raising the percentage keeps everyone who was in
+
+    ws.cli("config", "set", "feed_v2", "--targeted", json.dumps({**rule, "rollout": {"percent": 100}}))
+    assert phones.call("config.load", phone="alice", device=alice) == ["feed_v2"]
+    assert phones.call("config.load", phone="alice", device=alice) == []  # unchanged: no listener call
+    assert phones.call("config.events", phone="alice") == [["feed_v2", False], ["feed_v2", True]]
+    phones.close()
+
+
+def test_story_8_hotpatch_rollback(workspace):
+    ws = workspace
+    ws.package("5.0")
+
+    def add(name: str, content: bytes) -> str:
+        path = ws.tmp / name
+        path.write_bytes(content)
+        out = ws.cli("hotpatch", "add", "--file", str(path), "--platform", "android", "--app-version", "5.0")
+        return re.search(r"Added patch (\d+)", out).group(1)
+
+    p1 = add("fix1.js", b"patch('feed', 'null check');")
+    ws.cli("hotpatch", "release", p1, "--type", "official")
+    keys = ws.api("GET", "/hotpatch/keys")
+    phones = NodePhones(ws, patchKeys={keys["mds"]["keyId"]: keys["mds"]["publicKey"]})
+    devices = [android(user, "5.0") for user in ("alice", "bob")]
+    for device in devices:
+        assert phones.call("hotpatch.sync", phone=device["userId"], device=device)["applied"] == p1
+
+    p2 = add("fix2.js", b"patch('feed', 'faster');")
+    ws.cli("hotpatch", "release", p2, "--type", "official")
+    cached = {}
+    for device in devices:
+        synced = phones.call("hotpatch.sync", phone=device["userId"], device=device)
+        assert synced["applied"] == p2 and synced["actions"] == [f"applied {p2}"]
+        cached[device["userId"]] = synced["answer"]
+    ws.cli("hotpatch", "rollback", p2)
+    for device in devices:
+        back = phones.call("hotpatch.sync", phone=device["userId"], device=device)
+        assert (
+            back["static"] and back["applied"] == p1 and back["actions"] == [f"removed {p2}", f"applied {p1}"]
+        )
+        # the manifest cached before the rollback cannot bring P2 back
+        assert (
+            phones.call(
+                "hotpatch.replay", phone=device["userId"], device=device, answer=cached[device["userId"]]
+            )
+            == p1
+        )
+    phones.close()
+
+
+# --- agreement -------------------------------------------------------------------------------------
+
+CITIES = ["Shanghai", "Beijing", "Hangzhou", "shanghai ", None]
+MODELS = ["VIVO X5M", "Pixel 8", "MI 9", None]
+NETS = ["WIFI", "4G", "5G", "WLAN", "WWAN", None]
+VERSIONS = ["3.9", "4.0", "4.0.0", "v4.1", "4.2.0-beta", "4.5", "4.10", "5.0", "5.0.1", None]
+OS = ["7.1", "8.0", "10", "12.0 beta", "13", "R", None]
+USERS = [f"u{n:03d}" for n in range(400)]
+
+
+def random_rules(rng: random.Random) -> list[str]:
+    rules = []
+    if rng.random() < 0.4:
+        rules.append(
+            {
+                "type": "city",
+                "operation": rng.choice([1, 2]),
+                "values": rng.sample(["Shanghai", "Beijing", "Hangzhou"], 2),
+            }
+        )
+    if rng.random() < 0.3:
+        rules.append(
+            {
+                "type": "network",
+                "operation": rng.choice([1, 2]),
+                "values": [rng.choice(["Wi-Fi", "4G", "5G"])],
+            }
+        )
+    if rng.random() < 0.3:
+        rules.append({"type": "osVersion", "operation": rng.choice([3, 4]), "values": ["8.0-12.0"]})
+    if rng.random() < 0.2:
+        rules.append({"type": "model", "operation": 2, "values": ["VIVO X5M"]})
+    return [json.dumps(r) for r in rules]
+
+
+def seed_random_releases(ws: Workspace, rng: random.Random) -> None:
+    listed = ws.whitelist(rng.sample(USERS, 80))
+    for version in ("5.0", "5.1", "5.2"):
+        package = ws.package(version)
+        for _ in range(rng.randint(1, 3)):
+            low = rng.choice(["3.0", "4.0", "4.1", "4.5"])
+            args = ["--mode", rng.choice(["single", "multiple", "forced"]), "--client-versions",
+                    f"{low}-{rng.choice(['4.5', '4.9'])}", "--memo", f"{version}-{rng.random():.3f}"]  # fmt: skip
+            kind = rng.choice(["official", "whitelist", "whitelist", "timeWindow"])
+            if kind == "official":
+                ws.task(package, "--type", "official", *args)
+                continue
+            extra = [a for r in random_rules(rng) for a in ("--rule", r)]
+            if kind == "whitelist":
+                ws.task(
+                    package, "--type", "gray", "--model", "whitelist", "--whitelist", listed, *args, *extra
+                )
+            else:
+                end = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+                ws.task(package, "--type", "gray", "--model", "timeWindow", "--end-time", end, "--users", "25",
+                        *args, *extra)  # fmt: skip
+    for n in range(3):
+        percent = rng.choice([10, 50, 100])
+        targeted = {"value": f"on-{n}", "platform": "android", "rollout": {"percent": percent},
+                    "rules": [json.loads(r) for r in random_rules(rng)]}  # fmt: skip
+        ws.cli(
+            "config",
+            "add",
+            f"flag_{n}",
+            "--type",
+            "string",
+            "--value",
+            "off",
+            "--targeted",
+            json.dumps(targeted),
+        )
+
+
+def random_device(rng: random.Random, n: int) -> dict:
+    values = {"platform": "android", "userId": rng.choice([*USERS, None]), "deviceId": f"agree-{n}",
+              "clientVersion": rng.choice(VERSIONS), "city": rng.choice(CITIES), "model": rng.choice(MODELS),
+              "netType": rng.choice(NETS), "osVersion": rng.choice(OS)}  # fmt: skip
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def test_agreement_of_500_random_devices(workspace):
+    rng = random.Random(20261203)
+    ws = workspace
+    seed_random_releases(ws, rng)
+    devices = [random_device(rng, n) for n in range(500)]
+    phones = NodePhones(ws)
+    reference = DeviceClient(
+        ws.stack.cdn_url, ws.stack.api_url, app_id=ws.app_id, workspace_id=ws.workspace_id,
+        public_keys={k: base64.b64decode(v) for k, v in ws.manifest_keys().items()}, state_dir=ws.tmp / "python",
+    )  # fmt: skip
+    disagreements = []
+    with no_proxy_env():
+        for product in ("upgrade", "config"):
+            ours = phones.call("checks", product=product, devices=devices)
+            for device, answer in zip(devices, ours, strict=True):
+                python = reference.check(product, Device.from_context(device)).answer
+                dynamic = ws.dynamic(product, device)
+                if not answer == python == dynamic:
+                    disagreements.append((product, device, answer, python, dynamic))
+    phones.close()
+    assert disagreements == [], f"{len(disagreements)} disagreements, first: {disagreements[:1]}"
+    statuses = {
+        a["resultStatus"]
+        for a in (reference.check("upgrade", Device.from_context(d)).answer for d in devices[:100])
+    }
+    assert len(statuses) >= 2  # the release set really splits the devices
