@@ -14,6 +14,7 @@ from mds.commands import (
     hotpatch,
     keys,
     local,
+    reach,
     rules,
     upgrade,
     users,
@@ -43,6 +44,7 @@ app.add_typer(h5.app, name="h5")
 app.add_typer(hotpatch.app, name="hotpatch")
 app.add_typer(device.app, name="device")
 app.command("audit")(audit.audit)
+app.command("stats")(reach.stats)
 
 
 def main() -> None:

@@ -76,6 +76,10 @@ class DeviceClient:
         """Where this device keeps its files (companions such as the config client store theirs here)."""
         return self._dir
 
+    def post(self, path: str, body: Mapping[str, Any]) -> httpx.Response:
+        """POST JSON to the MDS API (device endpoints: events, reports)."""
+        return self._api.post(path, json=dict(body))
+
     # --- the check ------------------------------------------------------------------------------
 
     def check(self, product: str, device: Device) -> Decision:
@@ -192,6 +196,7 @@ class DeviceClient:
                 "path": str(dest),
                 "installed": False,
                 "error": None,
+                "release": decision.chosen.get(h5_id),  # the candidate (task) that chose this version
             }
             results[h5_id] = result
             if dest.is_dir() and current.get(h5_id) == version:
