@@ -14,6 +14,7 @@ from chalicelib.api.schemas import (
     CreateUserBody,
     CreateWorkspaceBody,
     LoginBody,
+    UpdateWorkspaceBody,
 )
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.tenancy import TenantId
@@ -65,6 +66,14 @@ def get_workspace(request: ApiRequest) -> dict[str, Any]:
     from chalicelib.services import workspaces
 
     return workspaces.get_workspace(request.caller, request.tenant)
+
+
+@endpoint(console, WORKSPACE, methods=["PATCH"], body=UpdateWorkspaceBody)
+def update_workspace(request: ApiRequest) -> dict[str, Any]:
+    """Admins: the workspace's time zone (``timeZone``), in which end times without a zone are read."""
+    from chalicelib.services import workspaces
+
+    return workspaces.set_time_zone(request.caller, request.tenant, request.body.time_zone)
 
 
 @endpoint(console, WORKSPACE + "/users", methods=["GET"])

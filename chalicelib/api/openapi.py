@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, unquote
 from chalice import Blueprint, Response
 
 from chalicelib.api.errors import rpc_error, unexpected
+from chalicelib.api.openapi_params import WIRE_ZONE, WireZone
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import (
     Conflict,
@@ -125,19 +126,23 @@ def _dispatch(request: Any, request_id: str, action_name: str) -> Response:
 
     params = dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
     call = Call(principal=principal, request_id=request_id, source_ip=source_ip)
+    zone, token = None, None
     try:
         tenant = _tenant(params)
+        zone = WireZone(tenant)
+        token = WIRE_ZONE.set(zone)
         audit.check(call, tenant, found.permission, action=f"openapi.{found.name}")
         fields = found.handler(call, tenant, params)
+        result = found.result({"Success": True, "ResultMsg": ""}, fields)
+        code, message = "OK", ""
     except _BUSINESS_ERRORS as exc:
-        return _envelope(
-            request_id,
-            found.result_key,
-            found.result({"Success": False, "ResultMsg": exc.message, "ErrorCode": exc.CODE}, {}),
-            code=exc.CODE,
-            message=exc.message,
-        )
-    return _envelope(request_id, found.result_key, found.result({"Success": True, "ResultMsg": ""}, fields))
+        result = found.result({"Success": False, "ResultMsg": exc.message, "ErrorCode": exc.CODE}, {})
+        code, message = exc.CODE, exc.message
+    finally:
+        if token is not None:
+            WIRE_ZONE.reset(token)
+    named = zone.name if zone is not None and zone.used else None
+    return _envelope(request_id, found.result_key, result, code=code, message=message, zone=named)
 
 
 def _tenant(params: dict[str, str]) -> TenantId:
@@ -148,10 +153,21 @@ def _tenant(params: dict[str, str]) -> TenantId:
 
 
 def _envelope(
-    request_id: str, result_key: str, result: dict[str, Any], *, code: str = "OK", message: str = ""
+    request_id: str,
+    result_key: str,
+    result: dict[str, Any],
+    *,
+    code: str = "OK",
+    message: str = "",
+    zone: str | None = None,
 ) -> Response:
+    """``TimeZone`` (an extra key the SDK models ignore) names the zone of the answer's wire times, when
+    the action read or wrote any."""
+    body = {"RequestId": request_id, "ResultCode": code, "ResultMessage": message, result_key: result}
+    if zone is not None:
+        body["TimeZone"] = zone
     return Response(
-        body={"RequestId": request_id, "ResultCode": code, "ResultMessage": message, result_key: result},
+        body=body,
         status_code=200,
         headers={"Content-Type": _JSON, "x-acs-request-id": request_id},
     )

@@ -12,7 +12,8 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from chalicelib.domain.errors import MissingParameter, ValidationError
@@ -31,6 +32,39 @@ STATUS_ACTIONS = {3: "pause", 1: "resume", 2: "end"}
 PLATFORM_OUT = {"all": "all", "android": "Android", "ios": "iOS"}
 MAX_PAGE_SIZE = 100
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+# ------------------------------------------------------------------------------ the wire's time zone
+
+
+class WireZone:
+    """The zone of one call's wire times: the workspace's (``services.workspaces.time_zone``), read on
+    first use. ``used`` tells the dispatcher to name the zone in the answer (``TimeZone``)."""
+
+    def __init__(self, tenant: TenantId) -> None:
+        self.tenant, self.used, self._tz = tenant, False, None
+
+    @property
+    def tz(self) -> tzinfo:
+        if self._tz is None:
+            from chalicelib.services import workspaces
+
+            self._tz = workspaces.time_zone(self.tenant)
+        self.used = True
+        return self._tz
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.tz, "key", None) or self.tz.tzname(None) or "UTC")
+
+
+WIRE_ZONE: ContextVar[WireZone | None] = ContextVar("wire_zone", default=None)
+
+
+def wire_tz() -> tzinfo:
+    """The current call's wire zone (UTC outside an OpenAPI call)."""
+    current = WIRE_ZONE.get()
+    return UTC if current is None else current.tz
 
 
 # ------------------------------------------------------------------------------ business errors
@@ -129,15 +163,22 @@ def status_action(params: dict[str, str], name: str = "TaskStatus") -> str:
 
 
 def grey_end(params: dict[str, str], now: datetime, *, within: timedelta | None = None) -> int | None:
-    """``GreyEndtimeData`` (``YYYY-MM-DD hh:mm:ss`` UTC) as epoch seconds; in the future, and within
-    ``within`` of now when the product limits its windows (H5: 7 days)."""
+    """``GreyEndtimeData`` (``YYYY-MM-DD hh:mm:ss`` in the workspace's time zone, mPaaS's UTC+8 by
+    default) as epoch seconds; in the future, and within ``within`` of now when the product limits its
+    windows (H5: 7 days)."""
+    from chalicelib.domain.time_zones import read_local
+
     value = text(params, "GreyEndtimeData", max_len=32)
     if not value:
         return None
+    tz = wire_tz()
     try:
-        moment = datetime.strptime(value.strip(), TIME_FORMAT).replace(tzinfo=UTC)
+        moment = read_local(value, tz)
     except ValueError:
-        raise ValidationError("GreyEndtimeData", "must be a time YYYY-MM-DD hh:mm:ss (UTC)") from None
+        zone_name = WIRE_ZONE.get().name if WIRE_ZONE.get() else "UTC"
+        raise ValidationError(
+            "GreyEndtimeData", f"must be a time YYYY-MM-DD hh:mm:ss (in the workspace's zone, {zone_name})"
+        ) from None
     if moment <= now:
         raise ValidationError("GreyEndtimeData", "must be in the future")
     if within is not None and moment > now + within:
@@ -155,7 +196,8 @@ def id_out(value: Any) -> int:
 
 
 def gmt(value: Any) -> str:
-    """Our timestamps (ISO-8601 text or epoch seconds) as mPaaS writes them: ``YYYY-MM-DD hh:mm:ss`` UTC."""
+    """Our timestamps (ISO-8601 text or epoch seconds) as mPaaS writes them: ``YYYY-MM-DD hh:mm:ss`` in
+    the workspace's time zone."""
     if value is None or value == "":
         return ""
     try:
@@ -167,14 +209,14 @@ def gmt(value: Any) -> str:
                 moment = moment.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
         return str(value)
-    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+    return moment.astimezone(wire_tz()).strftime(TIME_FORMAT)
 
 
 def millis(value: Any) -> int:
     shown = gmt(value)
     if not shown:
         return 0
-    return int(datetime.strptime(shown, TIME_FORMAT).replace(tzinfo=UTC).timestamp() * 1000)
+    return int(datetime.strptime(shown, TIME_FORMAT).replace(tzinfo=wire_tz()).timestamp() * 1000)
 
 
 def app_code(tenant: TenantId) -> str:

@@ -48,6 +48,10 @@ class CreateWorkspaceBody(Body):
     name: str
 
 
+class UpdateWorkspaceBody(Body):
+    time_zone: str
+
+
 class CreateUserBody(Body):
     username: str
     password: str

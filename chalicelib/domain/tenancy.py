@@ -45,3 +45,5 @@ class Tenant:
     name: str
     created_at: str
     created_by: str
+    time_zone: str | None = None  # None: DEFAULT_TIME_ZONE (domain/time_zones.py)
+    lock_version: int | None = None

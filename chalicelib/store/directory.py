@@ -53,28 +53,43 @@ def add_tenant(uow: UnitOfWork, tenant: Tenant) -> None:
     )
 
 
+def _tenant(tenant: TenantId, m: TenantModel) -> Tenant:
+    return Tenant(
+        id=tenant,
+        name=m.name,
+        created_at=m.created_at,
+        created_by=m.created_by,
+        time_zone=m.time_zone,
+        lock_version=m.version,
+    )
+
+
 def get_tenant(tenant: TenantId) -> Tenant | None:
     try:
         m = TenantModel.get(tenant.key, consistent_read=True)
     except TenantModel.DoesNotExist:
         return None
-    return Tenant(id=tenant, name=m.name, created_at=m.created_at, created_by=m.created_by)
+    return _tenant(tenant, m)
+
+
+def update_tenant(uow: UnitOfWork, before: Tenant, after: Tenant) -> None:
+    """Optimistic: a concurrent change since ``before`` was read fails the commit (VersionConflict)."""
+    model = TenantModel(
+        tenant=after.id.key,
+        name=after.name,
+        created_at=after.created_at,
+        created_by=after.created_by,
+        time_zone=after.time_zone,
+    )
+    model.version = before.lock_version
+    uow.save(model)
 
 
 def get_tenants(keys: list[TenantId]) -> list[Tenant]:
     if not keys:
         return []
     found = {m.tenant: m for m in TenantModel.batch_get([k.key for k in keys])}
-    return [
-        Tenant(
-            id=k,
-            name=found[k.key].name,
-            created_at=found[k.key].created_at,
-            created_by=found[k.key].created_by,
-        )
-        for k in keys
-        if k.key in found
-    ]
+    return [_tenant(k, found[k.key]) for k in keys if k.key in found]
 
 
 # --- users ---------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ class TenantModel(Model):
     name = UnicodeAttribute()
     created_at = UnicodeAttribute()
     created_by = UnicodeAttribute()
+    time_zone = UnicodeAttribute(null=True)  # None: the default zone (domain/time_zones.py)
     version = VersionAttribute()
 
 
@@ -155,6 +156,16 @@ class MetricModel(Model):
     sk = UnicodeAttribute(range_key=True)
     devices = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
+
+
+class RolloutPlanModel(Model):
+    """A progressive rollout plan (chalicelib/domain/rollouts.py) under ``rollout#<tenant>#<release>``
+    in the Tenants table: few items, so the scheduler can find every plan with one scan."""
+
+    Meta = _meta("Tenants")
+    tenant = UnicodeAttribute(hash_key=True)
+    plan = JSONAttribute()
+    version = VersionAttribute()
 
 
 class SequenceModel(Model):
@@ -348,6 +359,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UploadModel,
     EphemeralModel,
     MetricModel,
+    RolloutPlanModel,
     SequenceModel,
     WhitelistModel,
     ReleaseRuleModel,

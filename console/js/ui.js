@@ -220,6 +220,14 @@ export async function waitForUpload(ws, uploadId, { timeoutMs = 120000, onStatus
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A datetime-local value ("2026-12-04T18:00") as ISO-8601 in the workspace's time zone (its
+ * utcOffset, "+08:00" for mPaaS's default Asia/Shanghai), so "18:00" means 18:00 there, wherever the
+ * browser is. */
+export function inWorkspaceZone(localValue, workspace) {
+  const withSeconds = localValue.length === 16 ? `${localValue}:00` : localValue;
+  return `${withSeconds}${(workspace && workspace.utcOffset) || "+00:00"}`;
+}
+
 export function when(value) {
   if (value === null || value === undefined || value === "") return "—";
   const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);

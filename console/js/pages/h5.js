@@ -4,6 +4,7 @@ import { api, ApiError } from "../api.js";
 import {
   badge, busy, bytes, clear, clearErrors, confirmDialog, describe, field, form, formValues, h, input,
   postToS3, progressBar, select, showError, sleep, table, textarea, waitForUpload, when,
+  inWorkspaceZone,
 } from "../ui.js";
 import { rulesEditor } from "../rules.js";
 
@@ -316,7 +317,7 @@ function taskForm(resource, ctx, area, done) {
   const model = select("grayModel", [["whitelist", "Whitelist"], ["time_window", "Time window"]]);
   const lists = h("fieldset", { class: "checks" }, h("legend", {}, "Whitelists"));
   const listsField = h("div", { class: "field wide" }, lists);
-  const windowFields = [field("End time (your local time, ≤ 7 days)", input("endTime", { type: "datetime-local" })), field("Users count", input("usersCount", { type: "number", min: 1 }))];
+  const windowFields = [field(`End time (${ctx.workspace.timeZone || "UTC"}, ≤ 7 days)`, input("endTime", { type: "datetime-local" })), field("Users count", input("usersCount", { type: "number", min: 1 }))];
   const modelField = field("Gray model", model);
   const rules = rulesEditor();
   const sync = () => {
@@ -338,7 +339,7 @@ function taskForm(resource, ctx, area, done) {
       onsubmit: async (event) => {
         event.preventDefault();
         const values = formValues(el);
-        if (values.endTime) values.endTime = new Date(values.endTime).toISOString();
+        if (values.endTime) values.endTime = inWorkspaceZone(values.endTime, ctx.workspace);
         if (values.type === "official") delete values.grayModel;
         else if (rules.read().length) values.rules = rules.read();
         await busy(submit, (async () => {

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import {
   badge, busy, bytes, clear, confirmDialog, facts, field, form, formValues, h, input, postToS3,
   progressBar, select, showError, table, textarea, waitForUpload, when,
+  inWorkspaceZone,
 } from "../ui.js";
 import { rulesEditor } from "../rules.js";
 
@@ -370,7 +371,7 @@ function taskForm(pkg, ctx, area, done) {
   const whitelistField = h("div", { class: "field wide", dataset: { field: "whitelistIds" } }, whitelistBox, whitelistError);
   const endTime = input("endTime", { type: "datetime-local" });
   const windowFields = [
-    field("End time (your local time)", endTime),
+    field(`End time (${ctx.workspace.timeZone || "UTC"})`, endTime),
     field("Users count", input("usersCount", { type: "number", min: 1 })),
   ];
   const submit = h("button", { type: "submit", class: "primary" }, "Create task");
@@ -399,7 +400,7 @@ function taskForm(pkg, ctx, area, done) {
       onsubmit: async (event) => {
         event.preventDefault();
         const values = formValues(el);
-        if (values.endTime) values.endTime = new Date(values.endTime).toISOString();
+        if (values.endTime) values.endTime = inWorkspaceZone(values.endTime, ctx.workspace);
         if (values.clientVersions) values.clientVersions = values.clientVersions.split(/[,\s]+/).filter(Boolean);
         if (values.whitelistIds && !values.whitelistIds.length) delete values.whitelistIds;
         if (values.type === "official") delete values.grayModel;
