@@ -40,3 +40,25 @@ def reach(request: ApiRequest, release: str) -> dict[str, Any]:
     from chalicelib.services import device_events
 
     return device_events.reach(request.caller, request.tenant, release)
+
+
+@endpoint(delivery, WORKSPACE + "/rollouts/{release}", methods=["PUT"], body=dict)
+def set_rollout(request: ApiRequest, release: str) -> dict[str, Any]:
+    """A progressive rollout plan: ``{"steps": [{"percent", "bakeMinutes"}], "guardrail"?}``."""
+    from chalicelib.services import rollouts
+
+    return rollouts.set_plan(request.caller, request.tenant, release, request.body)
+
+
+@endpoint(delivery, WORKSPACE + "/rollouts/{release}", methods=["GET"])
+def get_rollout(request: ApiRequest, release: str) -> dict[str, Any]:
+    from chalicelib.services import rollouts
+
+    return rollouts.get_plan(request.caller, request.tenant, release)
+
+
+@endpoint(delivery, WORKSPACE + "/rollouts/{release}", methods=["DELETE"])
+def remove_rollout(request: ApiRequest, release: str) -> None:
+    from chalicelib.services import rollouts
+
+    rollouts.remove_plan(request.caller, request.tenant, release)

@@ -52,6 +52,7 @@ _ROLE_GRANTS = {
 class PrincipalKind(enum.StrEnum):
     USER = "user"
     ACCESS_KEY = "access_key"
+    SYSTEM = "system"  # MDS itself acting on a release (a guardrail, the rollout scheduler)
 
 
 @dataclass(frozen=True)

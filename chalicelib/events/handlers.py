@@ -59,10 +59,14 @@ def housekeeping(event: Any) -> None:
 
 
 def reconcile(event: Any) -> None:
-    """Every minute: rebuild published manifests from DynamoDB (drift, time windows that ended), and
-    take H5 versions whose time window ran out off the CDN."""
-    from chalicelib.services import h5_tasks, publishing
+    """Every minute: move rollout plans whose step has baked to the next step; rebuild published
+    manifests from DynamoDB (drift, time windows that ended); take H5 versions whose time window ran
+    out off the CDN."""
+    from chalicelib.services import h5_tasks, publishing, rollouts
 
+    stepped = rollouts.advance()  # rollout steps that have baked move on (and republish)
+    if stepped:
+        log(logging.INFO, "rollouts advanced", plans=stepped)
     changed = publishing.reconcile()
     if changed:
         log(logging.INFO, "reconciled", indexesChanged=changed)

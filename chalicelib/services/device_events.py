@@ -50,13 +50,18 @@ def accept(body: dict[str, Any], *, now: float | None = None) -> dict[str, Any]:
 
 def ingest(message_body: str) -> int:
     """Count the facts of one queued batch; a redelivered message counts nothing again. Returns new facts."""
+    from chalicelib.services import rollouts
     from chalicelib.store import metrics
 
     message = json.loads(message_body)
     body = message["batch"]
     tenant = _tenant(body)
     batch = parse_batch(body, tenant_key=tenant.key, now=message["receivedAt"])
-    return metrics.count_facts(tenant, batch.facts)
+    counted = metrics.count_facts(tenant, batch.facts)
+    if counted:
+        for release in {f.release for f in batch.facts if f.stage.is_failure or f.stage.value == "installed"}:
+            rollouts.guard(tenant, release)  # a release with a guardrail re-checks it
+    return counted
 
 
 def reach(call: Call, tenant: TenantId, release_ref: str) -> dict[str, Any]:
@@ -68,6 +73,13 @@ def reach(call: Call, tenant: TenantId, release_ref: str) -> dict[str, Any]:
     audit.check(call, tenant, Permission.READ, action="reach.read")
     release = Release.parse(release_ref)
     return funnel(release, metrics.counts(tenant, release))
+
+
+def funnel_of(tenant: TenantId, release: Release) -> dict[str, int]:
+    """Devices per stage of ``release`` (what guardrails read)."""
+    from chalicelib.store import metrics
+
+    return funnel(release, metrics.counts(tenant, release)).get("funnel", {})
 
 
 def _tenant(body: dict[str, Any]) -> TenantId:

@@ -26,7 +26,8 @@ _MODULES = {
 @dataclass(frozen=True)
 class Product:
     name: str
-    candidates: Callable[..., list[Candidate]]  # (tenant, platform, *, now) -> candidates in priority order
+    # (tenant, platform, *, now) -> candidates in priority order, rollout plans applied (services.rollouts)
+    candidates: Callable[..., list[Candidate]]
     claim: Callable[..., bool]  # (tenant, candidate, device, *, now) -> granted
     answer: Callable[[Mapping[str, Candidate], Device], dict[str, Any]]  # {subject: chosen} -> answer
 
@@ -50,7 +51,13 @@ def get(name: str) -> Product:
     if module_name is None:
         raise NotFound(f"unknown product {name!r}; one of: {', '.join(_MODULES)}")
     module = importlib.import_module(module_name)
-    return Product(name, module.candidates, module.claim, module.answer)
+
+    def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candidate]:
+        from chalicelib.services import rollouts
+
+        return rollouts.narrowed(tenant, module.candidates(tenant, platform, now=now))
+
+    return Product(name, candidates, module.claim, module.answer)
 
 
 PLATFORMS = (Platform.ANDROID, Platform.IOS)

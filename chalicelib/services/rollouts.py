@@ -1,0 +1,199 @@
+"""Progressive rollouts for every product: set a plan on a release, let the scheduler ramp it, and let
+device events stop it (``domain.rollouts``; docs/events.md "Rollouts").
+
+- ``set_plan`` / ``get_plan`` / ``remove_plan``: the console and API (release managers).
+- ``narrowed``: what the publisher applies to each product's candidates (``services.products``).
+- ``advance``: the scheduler, every minute: steps whose bake time has passed move on.
+- ``guard``: after device events are counted, a tripped guardrail pauses the release (through the
+  product's own status change, so it is audited and republished like a manual pause) and the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.domain.access import Permission, Principal, PrincipalKind, Role
+from chalicelib.domain.delivery import Candidate
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.events import Release
+from chalicelib.domain.rollouts import PlanState, RolloutPlan, narrow, parse_plan
+from chalicelib.domain.tenancy import TenantId
+from chalicelib.logs import log
+from chalicelib.services import audit
+from chalicelib.services.context import SYSTEM, Call
+
+GUARDRAIL_ACTOR = "system:guardrail"
+SCHEDULER_ACTOR = "system:rollout"
+
+
+def _pause_release(product: str) -> Callable[[Call, TenantId, str], Any]:
+    """The product's own pause (audited, republished) for a release ID."""
+    if product == "upgrade":
+        from chalicelib.services import upgrade_tasks
+
+        return lambda call, tenant, rid: upgrade_tasks.change_status(call, tenant, rid, action="pause")
+    if product == "h5":
+        from chalicelib.services import h5_tasks
+
+        return lambda call, tenant, rid: h5_tasks.change_status(call, tenant, rid, "pause")
+    from chalicelib.services import hotpatch_releases
+
+    return lambda call, tenant, rid: hotpatch_releases.change_status(call, tenant, rid, action="pause")
+
+
+def _require_release(tenant: TenantId, release: Release) -> None:
+    """NotFound unless the release exists in this tenant."""
+    if release.product == "upgrade":
+        from chalicelib.store import upgrade_tasks
+
+        upgrade_tasks.get(tenant, release.id)
+    elif release.product == "h5":
+        from chalicelib.store import h5_records
+
+        h5_records.get_task(tenant, release.id)
+    elif release.product == "hotpatch":
+        from chalicelib.store import hotpatch
+
+        hotpatch.get_release(tenant, release.id)
+
+
+def set_plan(call: Call, tenant: TenantId, release_ref: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Start (or replace) the plan of a release at its first step. Raises ValidationError, NotFound."""
+    from chalicelib.store import rollouts as store
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    audit.check(call, tenant, Permission.RELEASE, action="rollout.set")
+    release = Release.parse(release_ref)
+    plan = parse_plan(release, data, now=call.epoch)
+    _require_release(tenant, release)
+    found = store.get(tenant, release)
+    uow = UnitOfWork()
+    store.save(uow, tenant, plan, read=found[1] if found else None)
+    uow.audit(audit.entry(call, tenant, "rollout.set", "rollout", release.ref,
+                          before=found[0].to_json() if found else None, after=plan.to_json()))  # fmt: skip
+    uow.commit()
+    _republish(tenant, release)
+    return plan.to_json()
+
+
+def get_plan(call: Call, tenant: TenantId, release_ref: str) -> dict[str, Any]:
+    from chalicelib.store import rollouts as store
+
+    audit.check(call, tenant, Permission.READ, action="rollout.read")
+    release = Release.parse(release_ref)
+    found = store.get(tenant, release)
+    if found is None:
+        raise NotFound(f"{release.ref} has no rollout plan")
+    return found[0].to_json()
+
+
+def remove_plan(call: Call, tenant: TenantId, release_ref: str) -> None:
+    """Drop the plan: the release goes back to every device its targeting allows."""
+    from chalicelib.store import rollouts as store
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    audit.check(call, tenant, Permission.RELEASE, action="rollout.remove")
+    release = Release.parse(release_ref)
+    found = store.get(tenant, release)
+    if found is None:
+        raise NotFound(f"{release.ref} has no rollout plan")
+    uow = UnitOfWork()
+    store.delete(uow, tenant, found[1])
+    uow.audit(audit.entry(call, tenant, "rollout.remove", "rollout", release.ref, before=found[0].to_json()))
+    uow.commit()
+    _republish(tenant, release)
+
+
+def narrowed(tenant: TenantId, candidates: list[Candidate]) -> list[Candidate]:
+    """``candidates`` with every plan's current step applied (the one place plans reach devices)."""
+    from chalicelib.store import rollouts as store
+
+    if not candidates:
+        return candidates
+    plans = store.for_tenant(tenant)
+    return narrow(candidates, plans) if plans else candidates
+
+
+def advance(*, now: int | None = None) -> int:
+    """Move every running plan whose step has baked to its next step. Returns how many moved."""
+    from chalicelib.store import rollouts as store
+
+    now = int(time.time()) if now is None else now
+    moved = 0
+    for tenant, plan in list(store.all_plans()):
+        nxt = plan.advanced(now)
+        if nxt is not None and _update(tenant, plan.release, lambda p, n=now: p.advanced(n), SCHEDULER_ACTOR):
+            moved += 1
+    return moved
+
+
+def guard(tenant: TenantId, release: Release) -> bool:
+    """Pause the release and its plan if the plan's guardrail has tripped. True if this call paused it."""
+    from chalicelib.services import device_events
+    from chalicelib.store import rollouts as store
+
+    found = store.get(tenant, release)
+    if found is None or found[0].guardrail is None or found[0].state is not PlanState.RUNNING:
+        return False
+    funnel = device_events.funnel_of(tenant, release)
+    why = found[0].guardrail.tripped(funnel)
+    if why is None:
+        return False
+    if not _update(tenant, release, lambda p: p.paused(why) if p.state is PlanState.RUNNING else None,
+                   GUARDRAIL_ACTOR, detail=why):  # fmt: skip
+        return False  # someone else paused it first
+    # the guardrail pauses with a release manager's rights in this workspace only, as "system:guardrail"
+    guardrail = Principal(PrincipalKind.SYSTEM, "guardrail", roles={tenant: Role.RELEASE_MANAGER})
+    call = Call(principal=guardrail, request_id=f"guardrail-{release.ref}")
+    try:
+        _pause_release(release.product)(call, tenant, release.id)
+    except Exception as exc:  # noqa: BLE001 - the plan is paused; the release may already be paused or ended
+        log(logging.WARNING, "guardrail could not pause the release", release=release.ref, error=repr(exc))
+    return True
+
+
+def _update(
+    tenant: TenantId,
+    release: Release,
+    change: Callable[[RolloutPlan], RolloutPlan | None],
+    actor: str,
+    *,
+    detail: str | None = None,
+) -> bool:
+    """Apply ``change`` to the stored plan under its version, audited as ``actor``; republish. False
+    when there is nothing to change (or the plan is gone)."""
+    from chalicelib.domain.errors import VersionConflict
+    from chalicelib.store import rollouts as store
+    from chalicelib.store.unit_of_work import UnitOfWork, retry_on_conflict
+
+    def attempt() -> bool:
+        found = store.get(tenant, release)
+        after = change(found[0]) if found is not None else None
+        if found is None or after is None:
+            return False
+        uow = UnitOfWork()
+        store.save(uow, tenant, after, read=found[1])
+        call = Call(principal=SYSTEM, request_id=f"rollout-{release.ref}-{after.step}-{after.state.value}")
+        entry = audit.entry(call, tenant, f"rollout.{after.state.value}", "rollout", release.ref,
+                            before=found[0].to_json(), after=after.to_json(), detail=detail)  # fmt: skip
+        uow.audit(replace(entry, actor=actor))
+        uow.commit()
+        return True
+
+    try:
+        changed = retry_on_conflict(attempt)
+    except VersionConflict:
+        return False
+    if changed:
+        _republish(tenant, release)
+    return changed
+
+
+def _republish(tenant: TenantId, release: Release) -> None:
+    from chalicelib.services import publishing
+
+    publishing.changed(tenant, release.product)
