@@ -172,6 +172,24 @@ class CreateUpgradeTaskBody(Body):
     silent_period_days: int | None = None
 
 
+class UpdateUpgradeTaskBody(Body):
+    """Fields left out keep their value; ``type`` and ``grayModel`` are accepted only unchanged."""
+
+    release_type: str | None = Field(default=None, alias="type")
+    mode: str | int | None = None
+    gray_model: str | None = None
+    whitelist_ids: list[str | int] | None = None
+    end_time: str | int | None = None
+    users_count: int | None = None
+    client_versions: list[dict[str, Any] | str] | None = None
+    rules: list[dict[str, Any]] | None = None
+    guide_memo: str | None = None
+    description: str | None = None
+    need_client_net_type: str | None = None
+    silent_period_days: int | None = None
+    revision: int | None = None
+
+
 class TaskStatusBody(Body):
     action: str
     revision: int | None = None

@@ -14,6 +14,7 @@ from chalicelib.api.schemas import (
     PackageUploadBody,
     TaskStatusBody,
     UpdateUpgradePackageBody,
+    UpdateUpgradeTaskBody,
 )
 
 upgrade = Blueprint(__name__)
@@ -137,6 +138,26 @@ def get_task(request: ApiRequest, taskId: str) -> dict[str, Any]:  # noqa: N803
     from chalicelib.services import upgrade_tasks
 
     return upgrade_tasks.get(request.caller, request.tenant, taskId)
+
+
+_TASK_FIELDS = {  # wire body field -> TaskInput field
+    "need_client_net_type": "need_net_type",
+    "silent_period_days": "silent_days",
+}
+
+
+@endpoint(upgrade, TASKS + "/{taskId}", methods=["PATCH"], body=UpdateUpgradeTaskBody)
+def modify_task(request: ApiRequest, taskId: str) -> dict[str, Any]:  # noqa: N803
+    from chalicelib.services import upgrade_tasks
+
+    b = request.body
+    changes = {
+        _TASK_FIELDS.get(name, name): value
+        for name, value in b.model_dump(exclude_unset=True, exclude={"revision"}).items()
+    }
+    if changes.get("whitelist_ids") is not None:
+        changes["whitelist_ids"] = [str(w) for w in changes["whitelist_ids"]]
+    return upgrade_tasks.modify(request.caller, request.tenant, taskId, changes, expected_revision=b.revision)
 
 
 @endpoint(upgrade, TASKS + "/{taskId}/status", methods=["POST"], body=TaskStatusBody)

@@ -1,4 +1,4 @@
-"""Release tasks of upgrade packages: create, list, show, pause / continue / end.
+"""Release tasks of upgrade packages: create, list, show, modify, pause / continue / end.
 
 Creating a task also rewrites its package (an optimistic-lock bump in the same transaction), so two
 tasks created at once on one package cannot both slip under the 10-live-task limit, and a package
@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.errors import ValidationError, VersionConflict
 from chalicelib.domain.release_tasks import iso_time
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import TaskInput, UpgradeTask, new_task
+from chalicelib.domain.upgrade_edits import modify_task
 from chalicelib.services import audit, publishing, release_status, whitelists
 from chalicelib.services.context import Call
 
@@ -97,6 +98,51 @@ def list_all(
     elif status is not None:
         tasks = [t for t in tasks if t.status(now).value == status]
     return [view(t, now=now) for t in reversed(tasks)]  # newest first
+
+
+def modify(
+    call: Call,
+    tenant: TenantId,
+    task_id: str,
+    changes: dict[str, Any],
+    *,
+    expected_revision: int | None = None,
+) -> dict[str, Any]:
+    """Edit a released task (``TaskInput`` field names; see ``domain.upgrade_edits``), republished and
+    audited. Raises ValidationError naming the field, Conflict (ended task, quota claimed since it was
+    read), VersionConflict for a stale ``expected_revision``, NotFound."""
+    from chalicelib.store import quota, upgrade_tasks
+    from chalicelib.store import upgrade_packages as packages
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    audit.check(call, tenant, Permission.RELEASE, action="upgrade.task.update")
+    before = upgrade_tasks.get(tenant, task_id)
+    if expected_revision is not None and expected_revision != before.lock_version:
+        raise VersionConflict(f"task {task_id} is at revision {before.lock_version}, not {expected_revision}")
+    package = packages.get(tenant, before.package_id)
+    now = call.epoch
+    claimed = quota.claimed(tenant, task_id) if before.dynamic else 0
+    after = modify_task(before, package, changes, claimed=claimed, now=now, at=call.at)
+    whitelists.check_exist(tenant, after.target.whitelist_ids)
+    uow = UnitOfWork()
+    upgrade_tasks.update(uow, tenant, before, after)
+    if after.dynamic and (after.users_count, after.end_time) != (before.users_count, before.end_time):
+        quota.resize_counter(uow, tenant, after)
+    uow.audit(
+        audit.entry(
+            call,
+            tenant,
+            "upgrade.task.update",
+            "upgrade_task",
+            task_id,
+            before=view(before, now=now),
+            after=view(after, now=now),
+        )
+    )
+    uow.commit()
+    publishing.changed(tenant, "upgrade", (package.platform,))
+    revision = (before.lock_version or 0) + 1
+    return view(replace(after, lock_version=revision), now=now, claimed=claimed if after.dynamic else None)
 
 
 def change_status(

@@ -32,7 +32,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import MdsError
+from chalicelib.domain.errors import Conflict, MdsError
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import TaskState, UpgradeTask
 from chalicelib.logs import log
@@ -65,6 +65,21 @@ def add_counter(uow: UnitOfWork, tenant: TenantId, task: UpgradeTask) -> None:
             expires_at=_expiry(task.end_time or 0),
         ),
         condition=QuotaClaimModel.claim_key.does_not_exist(),
+    )
+
+
+def resize_counter(uow: UnitOfWork, tenant: TenantId, task: UpgradeTask) -> None:
+    """A modified time window: its quota and expiry, never below what users already claimed."""
+    uow.update(
+        QuotaClaimModel(tenant=tenant.key, claim_key=counter_key(task.id)),
+        [
+            QuotaClaimModel.quota.set(task.users_count),
+            QuotaClaimModel.expires_at.set(_expiry(task.end_time or 0)),
+        ],
+        condition=QuotaClaimModel.claimed <= task.users_count,  # a claim landed since it was read
+        on_conflict=Conflict(
+            f"more than {task.users_count} users have claimed this time window", field="usersCount"
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""`mds upgrade package add|list|show|delete` and `mds upgrade task create|list|show|pause|resume|end`."""
+"""`mds upgrade package add|list|show|delete` and `mds upgrade task create|set|list|show|pause|resume|end`."""
 
 from __future__ import annotations
 
@@ -213,6 +213,54 @@ def create_task(
     out.print(
         f"Created task {task['taskId']}: {kind}, {task['mode']} ({task['resultStatus']}), {task['status']}."
     )
+
+
+@task_app.command("set")
+@api_command
+def set_task(
+    task_id: str,
+    memo: Annotated[str | None, typer.Option("--memo", help="prompt message shown to users")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="single | multiple | forced")] = None,
+    silent_days: Annotated[int | None, typer.Option("--silent-days", help="single reminder: days")] = None,
+    client_versions: Annotated[
+        list[str] | None, typer.Option("--client-versions", help='e.g. "4.0-4.9" (repeat; replaces)')
+    ] = None,
+    rule: Annotated[
+        list[str] | None, typer.Option("--rule", help="gray: JSON rule (repeat; replaces the rules)")
+    ] = None,
+    no_rules: Annotated[bool, typer.Option("--no-rules", help="remove every advanced rule")] = False,
+    whitelist: Annotated[
+        list[str] | None, typer.Option("--whitelist", help="whitelist ID (repeat; replaces)")
+    ] = None,
+    net_type: Annotated[str | None, typer.Option("--net-type", help="e.g. 4G,WIFI")] = None,
+    end_time: Annotated[str | None, typer.Option("--end-time", help="time window: ISO-8601 end")] = None,
+    users: Annotated[int | None, typer.Option("--users", help="time window: how many users")] = None,
+    revision: Annotated[int | None, typer.Option("--revision", help="refuse if changed since")] = None,
+    app_id: AppOpt = None,
+    workspace_id: WorkspaceOpt = None,
+) -> None:
+    """Modify a released task; the options not given keep their value (type and model never change)."""
+    api = client()
+    body = {
+        "guideMemo": memo,
+        "description": description,
+        "mode": mode,
+        "silentPeriodDays": silent_days,
+        "clientVersions": client_versions,
+        "rules": [] if no_rules else common.json_rules(rule),
+        "whitelistIds": whitelist,
+        "needClientNetType": net_type,
+        "endTime": end_time,
+        "usersCount": users,
+        "revision": revision,
+    }
+    task = api.request(
+        "PATCH",
+        api.workspace_path(app_id, workspace_id, f"/upgrade/tasks/{task_id}"),
+        body=common.compact(body),
+    )
+    out.print(f"Task {task['taskId']} is at revision {task['revision']}, {task['status']}.")
 
 
 @task_app.command("list")

@@ -374,6 +374,29 @@ def test_edit_a_package_and_remove_its_verification_code(admin_page, stack_api):
     assert saved["description"] == "hotfix for login" and saved["verificationRequired"] is False
 
 
+def test_edit_a_running_task_and_see_a_refusal_name_its_field(admin_page, stack_api):
+    version = next_version()
+    package = stack_api.android_package(version)
+    task = stack_api.call("POST", f"/upgrade/packages/{package['packageId']}/tasks",
+                          {"type": "official", "mode": "single", "guideMemo": "old prompt"}, 201)  # fmt: skip
+    page = admin_page
+    page.reload()
+    open_package(page, version)
+    page.get_by_role("button", name=f"Edit task {task['taskId']}").click()
+    edit = page.get_by_role("form", name=f"Edit task {task['taskId']}")
+    expect(edit.get_by_label("Upgrade prompt")).to_have_value("old prompt")
+    edit.get_by_label("Client versions").fill(f"1.0-{version}.1")
+    edit.get_by_role("button", name="Save task").click()
+    expect(edit).to_contain_text("below the package version")  # shown next to the field
+    edit.get_by_label("Client versions").fill("1.0-2.0")
+    edit.get_by_label("Upgrade prompt").fill("new prompt")
+    edit.get_by_role("button", name="Save task").click()
+    expect(page.get_by_role("form", name=f"Edit task {task['taskId']}")).to_have_count(0)
+    saved = stack_api.call("GET", f"/upgrade/tasks/{task['taskId']}", expect=200)
+    assert saved["guideMemo"] == "new prompt" and saved["revision"] == 2
+    assert saved["clientVersions"][0]["max"] == "2.0"
+
+
 def test_a_superuser_creates_a_workspace_and_switches_to_it(admin_page):
     page = admin_page
     page.get_by_role("link", name="Administration").click()

@@ -52,6 +52,13 @@ def test_packages_and_tasks_from_the_command_line(mds, tmp_path):
               "--end-time", "2001-01-01T00:00:00Z", "--users", "5", ok=False)  # fmt: skip
     assert "field: endTime" in bad.output and "must be in the future" in bad.output
 
+    edited = mds("upgrade", "task", "set", tid, "--memo", "Update now!", "--revision", "1",
+                 "--rule", '{"type": "city", "operation": 1, "values": ["Hangzhou"]}').output  # fmt: skip
+    assert f"Task {tid} is at revision 2, running." in edited
+    fixed = mds("upgrade", "task", "set", tid, "--client-versions", "4.0-6.0", ok=False).output
+    assert "field: clientVersions[0]" in fixed and "below the package version" in fixed
+    assert json.loads(mds("upgrade", "task", "show", tid).stdout)["rules"][0]["values"] == ["Hangzhou"]
+    mds("upgrade", "task", "set", tid, "--rule", '{"type": "city", "operation": 1, "values": ["Shanghai"]}')
     assert f"Task {tid} is paused." in mds("upgrade", "task", "pause", tid).output
     assert f"Task {tid} is running." in mds("upgrade", "task", "resume", tid).output
     tasks = json.loads(mds("upgrade", "task", "list", "--package", "1", "--json").stdout)["tasks"]

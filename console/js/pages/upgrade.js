@@ -290,7 +290,7 @@ async function renderPackage(cell, packageId, ctx, refreshList) {
       { label: "Status", cell: (t) => statusBadge(TASK_STATUS, t.status) },
       { label: "Target", cell: (t) => targetText(t) },
       { label: "Created", cell: (t) => when(t.createdAt) },
-      { label: "Actions", cell: (t) => (ctx.canEdit ? taskActions(t, ctx, reload) : "—") },
+      { label: "Actions", cell: (t) => (ctx.canEdit ? taskActions(t, ctx, reload, () => clear(taskArea, taskEditForm(t, ctx, taskArea, reload))) : "—") },
     ],
     list,
     { empty: "No release tasks yet." },
@@ -308,7 +308,7 @@ function targetText(t) {
   return parts.join("; ") || "everyone";
 }
 
-function taskActions(task, ctx, reload) {
+function taskActions(task, ctx, reload, edit) {
   const act = (action, label, question, danger) =>
     h("button", {
       type: "button",
@@ -325,12 +325,13 @@ function taskActions(task, ctx, reload) {
         }
       },
     }, label);
+  const editButton = h("button", { type: "button", "aria-label": `Edit task ${task.taskId}`, onclick: edit }, "Edit");
   if (task.status === "running") {
-    return [act("pause", "Pause", `Pause task ${task.taskId}? Devices stop getting it until you continue it.`),
+    return [editButton, act("pause", "Pause", `Pause task ${task.taskId}? Devices stop getting it until you continue it.`),
       act("end", "End", `End task ${task.taskId}? An ended task cannot be continued.`, true)];
   }
   if (task.status === "paused") {
-    return [act("resume", "Continue", `Continue task ${task.taskId}?`),
+    return [editButton, act("resume", "Continue", `Continue task ${task.taskId}?`),
       act("end", "End", `End task ${task.taskId}? An ended task cannot be continued.`, true)];
   }
   return "—";
@@ -436,6 +437,67 @@ function taskForm(pkg, ctx, area, done) {
     h("div", { class: "actions" }, h("button", { type: "button", onclick: () => clear(area) }, "Cancel"), submit),
   );
   sync();
+  return el;
+}
+
+// ---------------------------------------------------------------- edit a released task (guide §4.3)
+
+// Type and gray model never change (the API refuses them, naming the field): they are shown, not edited.
+function taskEditForm(task, ctx, area, done) {
+  const modes = [["single", "Single reminder (202)"], ["multiple", "Multiple reminders (204)"], ["forced", "Forced (206)"]];
+  const mode = select("mode", modes);
+  mode.value = task.mode;
+  const versionText = (task.clientVersions || []).map((r) => `${r.min ?? ""}-${r.max ?? ""}`).join(", ");
+  const ruleRows = rulesEditor(task.rules || []);
+  const whitelistBox = h("fieldset", { class: "checks" }, h("legend", {}, "Whitelists"), h("span", { class: "muted" }, "Loading…"));
+  if (task.grayModel === "whitelist") {
+    api.get(`${ctx.ws}/whitelists`).then(({ whitelists }) => clear(whitelistBox, h("legend", {}, "Whitelists"),
+      whitelists.map((w) => h("label", { class: "check" },
+        h("input", { type: "checkbox", name: "whitelistIds", value: w.whitelistId, dataset: { list: "1" }, checked: task.whitelistIds.includes(w.whitelistId) }),
+        h("span", {}, `${w.name} (${w.count})`)))));
+  }
+  const submit = h("button", { type: "submit", class: "primary" }, "Save task");
+  const el = form(
+    {
+      class: "card",
+      "aria-label": `Edit task ${task.taskId}`,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const values = formValues(el);
+        values.clientVersions = (values.clientVersions || "").split(/[,\s]+/).filter(Boolean);
+        if (!values.clientVersions.length) delete values.clientVersions;
+        if (values.endTime) values.endTime = inWorkspaceZone(values.endTime, ctx.workspace);
+        values.guideMemo = values.guideMemo || "";
+        values.description = values.description || "";
+        if (task.type === "gray") values.rules = ruleRows.read();
+        if (values.mode !== "single") delete values.silentPeriodDays;
+        await busy(submit, (async () => {
+          try {
+            const saved = await api.patch(`${ctx.ws}/upgrade/tasks/${task.taskId}`, { ...values, revision: task.revision });
+            ctx.notice(`Task ${saved.taskId} saved (revision ${saved.revision}).`);
+            clear(area);
+            await done();
+          } catch (error) {
+            showError(el, error);
+          }
+        })());
+      },
+    },
+    h("h3", {}, `Edit task ${task.taskId}`),
+    h("p", { class: "hint" }, `${task.type === "gray" ? `Gray (${task.grayModel})` : "Official"}: the type and gray model stay; end the task and create another to change them.`),
+    h("div", { class: "grid" },
+      field("Reminder", mode),
+      field("Silent period days", input("silentPeriodDays", { type: "number", min: 1, value: task.silentPeriodDays ?? "" })),
+      task.grayModel === "whitelist" ? h("div", { class: "field wide", dataset: { field: "whitelistIds" } }, whitelistBox) : null,
+      task.grayModel === "timeWindow" ? field(`End time (${ctx.workspace.timeZone || "UTC"})`, input("endTime", { type: "datetime-local" }), { hint: `now ${when(task.endTime)}; empty keeps it` }) : null,
+      task.grayModel === "timeWindow" ? field("Users count", input("usersCount", { type: "number", min: 1, value: task.usersCount }), { hint: `${task.claimed ?? 0} already claimed` }) : null,
+      field("Client versions", input("clientVersions", { value: versionText })),
+      field("Network", input("needClientNetType", { value: task.needClientNetType || "" })),
+      field("Upgrade prompt", textarea("guideMemo", { rows: 2, value: task.guideMemo || "" }), { wide: true }),
+      field("Description (internal)", input("description", { value: task.description || "" }), { wide: true }),
+      task.type === "gray" ? ruleRows : null),
+    h("div", { class: "actions" }, h("button", { type: "button", onclick: () => clear(area) }, "Cancel"), submit),
+  );
   return el;
 }
 
