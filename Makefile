@@ -7,7 +7,7 @@ STAGE  ?= prod
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test test-js setup lint bench package deploy clean browser screenshots
+.PHONY: run test test-js test-android android-jar setup lint bench package deploy clean browser screenshots
 
 # The virtualenv is rebuilt only when a requirements file or pyproject.toml changes.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -24,7 +24,7 @@ run: $(STAMP)
 
 # Every core runs tests (pytest-xdist; a file stays on one worker, so it shares one local stack);
 # the 20 slowest tests are listed at the end, to keep the suite fast.
-test: $(STAMP) browser test-js
+test: $(STAMP) browser test-js test-android
 	$(PY) -m pytest -n auto --dist loadfile --durations=20 $(PYTEST_ARGS)
 
 # The TypeScript SDK (clients/js): packages from the committed lockfile (npm ci, only when node_modules is
@@ -36,6 +36,14 @@ $(JS)/node_modules/.installed: $(JS)/package-lock.json
 
 test-js: $(JS)/node_modules/.installed
 	cd $(JS) && npm test
+
+# The Android SDK (clients/android): javac/jar build of mds-client-android.jar (+ sources jar) into
+# clients/android/build, its JUnit 5 tests and the conformance kit; JVM deps are Debian packages, installed when missing.
+test-android:
+	$(MAKE) -C clients/android test
+
+android-jar:
+	$(MAKE) -C clients/android jar
 
 # The console's browser tests drive Debian's Chromium (no `playwright install`); installed when missing.
 browser:
@@ -60,6 +68,7 @@ bench: $(STAMP)
 	$(PY) bench/openapi_upload.py
 	$(PY) bench/publish_latency.py
 	$(PY) bench/js_sdk.py
+	$(PY) bench/android_sdk.py
 
 # Builds the deployable SAM template (Chalice + infra/template.json) into out/.
 package: $(STAMP)
