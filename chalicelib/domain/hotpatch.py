@@ -72,6 +72,7 @@ class PatchFile:
     kind: str  # "zip" | "blob"
     signature: str  # base64 RSASSA-PKCS1-v1_5 SHA-256 over the file bytes
     key_id: str  # which public key verifies it (rsa_keys.key_id)
+    md5: str = ""  # measured with the SHA-256 (mPaaS answers name it); older files have none
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class PatchFile:
             "kind": self.kind,
             "signature": self.signature,
             "keyId": self.key_id,
+            "md5": self.md5,
         }
 
     @classmethod
@@ -94,6 +96,7 @@ class PatchFile:
             kind=data["kind"],
             signature=data["signature"],
             key_id=data["keyId"],
+            md5=data.get("md5", ""),
         )
 
 

@@ -112,6 +112,7 @@ class StoredFile:
     filename: str
     size: int
     sha256: str
+    md5: str = ""  # measured with the SHA-256; files kept before it was measured have none
 
 
 @dataclass(frozen=True)

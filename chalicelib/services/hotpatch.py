@@ -191,7 +191,9 @@ def create_with_file(
         created_by=call.actor,
         updated_at=call.at,
     )
-    local, size, sha256, etag = upgrade_files.spool_object(file_key, max_bytes=PURPOSES[PURPOSE].max_bytes)
+    local, size, sha256, md5, etag = upgrade_files.spool_object(
+        file_key, max_bytes=PURPOSES[PURPOSE].max_bytes
+    )
     try:
         kind = _check_file(local, filename, size)
         local.seek(0)
@@ -200,7 +202,7 @@ def create_with_file(
         local.close()
     path = hotpatch_files.delivery_path(tenant, patch.id, sha256, filename)
     hotpatch_files.publish_object(file_key, path, if_match=etag)
-    patch = patch.ready(PatchFile(path, filename, size, sha256, kind, signature, key_id), at=call.at)
+    patch = patch.ready(PatchFile(path, filename, size, sha256, kind, signature, key_id, md5), at=call.at)
     try:
         uow = UnitOfWork()
         store.add_patch(uow, tenant, patch)
@@ -377,7 +379,7 @@ def process_patch_file(record: Any) -> dict[str, Any]:
         return {"patchId": patch_id, "size": f.size, "sha256": f.sha256, "kind": f.kind, "keyId": f.key_id}
     if patch.pending_upload != record.upload_id:
         raise Conflict(f"patch {patch_id} expects another upload; this file was not used")
-    local, size, sha256 = upgrade_files.spool(record)
+    local, size, sha256, md5 = upgrade_files.spool(record)
     try:
         try:
             kind = _check_file(local, record.filename, size)
@@ -390,7 +392,7 @@ def process_patch_file(record: Any) -> dict[str, Any]:
         local.close()
     path = hotpatch_files.delivery_path(tenant, patch_id, sha256, record.filename)
     hotpatch_files.publish(record, path)
-    file = PatchFile(path, record.filename, size, sha256, kind, signature, key_id)
+    file = PatchFile(path, record.filename, size, sha256, kind, signature, key_id, md5)
     try:
         _commit_ready(call, tenant, patch_id, record.upload_id, file)
     except Exception:

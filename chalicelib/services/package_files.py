@@ -89,7 +89,7 @@ def process_package_file(record: Any) -> dict[str, Any]:
 
     call = uploads.call_for(record)
     tenant, package_id = record.tenant, record.subject
-    local, size, sha256 = upgrade_files.spool(record)
+    local, size, sha256, md5 = upgrade_files.spool(record)
     try:
         package = _expecting(tenant, package_id, record.upload_id)
         try:
@@ -99,7 +99,7 @@ def process_package_file(record: Any) -> dict[str, Any]:
             raise
     finally:
         local.close()
-    kept = upgrade_files.keep(tenant, package_id, record, size=size, sha256=sha256)
+    kept = upgrade_files.keep(tenant, package_id, record, size=size, sha256=sha256, md5=md5)
     try:
         before, after = _commit_file(call, tenant, package_id, record.upload_id, kept, detected)
     except Exception:
@@ -211,12 +211,12 @@ def process_symbols(record: Any) -> dict[str, Any]:
     from chalicelib.packaging.app_files import inspect_symbols
     from chalicelib.store import upgrade_files
 
-    local, size, sha256 = upgrade_files.spool(record)
+    local, size, sha256, md5 = upgrade_files.spool(record)
     try:
         info = inspect_symbols(local)
     finally:
         local.close()
-    kept = upgrade_files.keep(record.tenant, record.subject, record, size=size, sha256=sha256)
+    kept = upgrade_files.keep(record.tenant, record.subject, record, size=size, sha256=sha256, md5=md5)
     return _attach(record, "symbols", kept, bundles=info.bundles, result={"bundles": list(info.bundles)})
 
 
@@ -233,12 +233,12 @@ def process_icon(record: Any) -> dict[str, Any]:
     """An Enterprise package's icon (shown while iOS installs it): a PNG or JPEG."""
     from chalicelib.store import upgrade_files
 
-    local, size, sha256 = upgrade_files.spool(record)
+    local, size, sha256, md5 = upgrade_files.spool(record)
     try:
         check_icon(local)
     finally:
         local.close()
-    kept = upgrade_files.keep(record.tenant, record.subject, record, size=size, sha256=sha256)
+    kept = upgrade_files.keep(record.tenant, record.subject, record, size=size, sha256=sha256, md5=md5)
     return _attach(record, "icon", kept)
 
 
@@ -339,7 +339,7 @@ def create_with_files(
                 validate_filename(UPLOAD_PURPOSES[purpose], filename)
             except ValidationError as exc:
                 raise ValidationError(field, exc.rule) from None
-            local, size, sha256, etag = upgrade_files.spool_object(
+            local, size, sha256, md5, etag = upgrade_files.spool_object(
                 key, max_bytes=UPLOAD_PURPOSES[purpose].max_bytes
             )
             try:
@@ -355,7 +355,7 @@ def create_with_files(
                 local.close()
             stored = upgrade_files.keep_object(
                 tenant, package.id, key, ref=etag.strip('"'), filename=filename, size=size, sha256=sha256,
-                if_match=etag,
+                md5=md5, if_match=etag,
             )  # fmt: skip
             kept.append(stored)
             changes["file" if kind == "package" else kind] = stored

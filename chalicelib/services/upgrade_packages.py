@@ -33,7 +33,7 @@ from chalicelib.services.context import Call
 
 
 def file_view(f: StoredFile | None) -> dict[str, Any] | None:
-    return None if f is None else {"filename": f.filename, "size": f.size, "sha256": f.sha256}
+    return None if f is None else {"filename": f.filename, "size": f.size, "sha256": f.sha256, "md5": f.md5}
 
 
 def view(tenant: TenantId, package: UpgradePackage, tasks: list[UpgradeTask], *, now: int) -> dict[str, Any]:

@@ -21,34 +21,38 @@ from chalicelib.store.aws import client
 _CHUNK = 1024 * 1024
 
 
-def spool(record: Any) -> tuple[IO[bytes], int, str]:
+def spool(record: Any) -> tuple[IO[bytes], int, str, str]:
     """The uploaded file of ``record`` (a store.uploads.UploadRecord) copied to a local temporary file
-    (Lambda's /tmp), with its size and SHA-256. Refuses a file replaced since its event (``IfMatch``)."""
-    local, size, sha256, _etag = spool_object(
+    (Lambda's /tmp), with its size, SHA-256 and MD5 (mPaaS answers name it). Refuses a file replaced
+    since its event (``IfMatch``)."""
+    local, size, sha256, md5, _etag = spool_object(
         record.object_key, max_bytes=record.max_bytes, if_match=record.etag or "*"
     )
-    return local, size, sha256
+    return local, size, sha256, md5
 
 
-def spool_object(key: str, *, max_bytes: int, if_match: str | None = None) -> tuple[IO[bytes], int, str, str]:
+def spool_object(
+    key: str, *, max_bytes: int, if_match: str | None = None
+) -> tuple[IO[bytes], int, str, str, str]:
     """An artifacts-bucket object (an upload, or a file the OpenAPI upload host stored) copied to a
-    local temporary file, with its size, SHA-256 and ETag (to copy exactly these bytes later)."""
+    local temporary file, with its size, SHA-256, MD5 and ETag (to copy exactly these bytes later)."""
     extra = {"IfMatch": if_match} if if_match else {}
     reply = client("s3").get_object(Bucket=settings().artifacts_bucket, Key=key, **extra)
     if reply["ContentLength"] > max_bytes:
         raise Conflict(f"the file is larger than {max_bytes} bytes")
-    digest, size = hashlib.sha256(), 0
+    digest, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
     local = tempfile.TemporaryFile()
     body = reply["Body"]
     while chunk := body.read(_CHUNK):
         digest.update(chunk)
+        md5.update(chunk)
         size += len(chunk)
         local.write(chunk)
     local.seek(0)
-    return local, size, digest.hexdigest(), reply["ETag"]
+    return local, size, digest.hexdigest(), md5.hexdigest(), reply["ETag"]
 
 
-def keep(tenant: TenantId, package_id: str, record: Any, *, size: int, sha256: str) -> StoredFile:
+def keep(tenant: TenantId, package_id: str, record: Any, *, size: int, sha256: str, md5: str) -> StoredFile:
     """Copy the upload to the package's permanent key; returns the exact version kept."""
     return keep_object(
         tenant,
@@ -58,6 +62,7 @@ def keep(tenant: TenantId, package_id: str, record: Any, *, size: int, sha256: s
         filename=record.filename,
         size=size,
         sha256=sha256,
+        md5=md5,
         if_match=record.etag or "*",
     )
 
@@ -71,6 +76,7 @@ def keep_object(
     filename: str,
     size: int,
     sha256: str,
+    md5: str,
     if_match: str = "*",
 ) -> StoredFile:
     """Copy ``source_key`` to ``upgrade/<appId>/<workspaceId>/<packageId>/<ref>/<filename>``."""
@@ -83,7 +89,12 @@ def keep_object(
         CopySourceIfMatch=if_match,
     )
     return StoredFile(
-        object_key=key, version_id=reply.get("VersionId"), filename=filename, size=size, sha256=sha256
+        object_key=key,
+        version_id=reply.get("VersionId"),
+        filename=filename,
+        size=size,
+        sha256=sha256,
+        md5=md5,
     )
 
 

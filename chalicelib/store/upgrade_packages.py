@@ -30,6 +30,7 @@ def _file_json(f: StoredFile | None) -> dict[str, Any] | None:
         "filename": f.filename,
         "size": f.size,
         "sha256": f.sha256,
+        "md5": f.md5,
     }
 
 
@@ -42,6 +43,7 @@ def _file(data: dict[str, Any] | None) -> StoredFile | None:
         filename=data["filename"],
         size=int(data["size"]),
         sha256=data["sha256"],
+        md5=data.get("md5", ""),
     )
 
 

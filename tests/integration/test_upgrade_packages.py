@@ -50,6 +50,7 @@ def test_android_package_is_inspected_hashed_and_warns_on_a_version_mismatch(adm
         "filename": "app.apk",
         "size": len(content),
         "sha256": hashlib.sha256(content).hexdigest(),
+        "md5": hashlib.md5(content, usedforsecurity=False).hexdigest(),
     }
     assert (
         package["detected"]["versionName"] == "5.0.1.3"
