@@ -1,12 +1,23 @@
 """Release-rule resources: the named values (a city, a device model, a network, an OS version) that
-advanced rules of gray releases pick from. Matching uses the value only; the name is for display."""
+advanced rules of gray releases pick from (guide §8). Matching uses the value only; the name is for
+display. A rule value that is no defined release rule is still allowed (free text), but the answer
+that saved it carries a warning naming it (``undefined_values``): a typo in a city otherwise silently
+matches nobody."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.targeting import NETWORK_VALUES, Platform, RuleType, normalize_network
+from chalicelib.domain.targeting import (
+    NETWORK_VALUES,
+    Platform,
+    Rule,
+    RuleType,
+    normalize_network,
+    normalize_text,
+)
 from chalicelib.domain.text import checked_text
 from chalicelib.domain.versions import Version
 
@@ -76,3 +87,32 @@ def build(
         created_by=by,
         updated_at=at,
     )
+
+
+def _key(rule_type: RuleType, value: str) -> str:
+    return normalize_network(value) if rule_type is RuleType.NETWORK else normalize_text(value)
+
+
+def undefined_values(
+    rules: Sequence[Rule], defined: Iterable[ReleaseRule], *, platform: Platform
+) -> list[dict[str, str]]:
+    """Warnings ``{"field": "rules[0].values[1]", "message": ...}`` for each value of ``rules`` that no
+    release rule of its type (for ``platform``, or for all platforms) defines. OS-version ranges are
+    intervals, not values, and are not checked."""
+    known: dict[RuleType, set[str]] = {}
+    for r in defined:
+        if Platform.ALL in (r.platform, platform) or r.platform is platform:
+            known.setdefault(r.rule_type, set()).add(_key(r.rule_type, r.value))
+    warnings = []
+    for i, rule in enumerate(rules):
+        choices = known.get(rule.type, set())
+        for j, value in enumerate(rule.values):
+            if _key(rule.type, value) not in choices:
+                warnings.append(
+                    {
+                        "field": f"rules[{i}].values[{j}]",
+                        "message": f"{value!r} is not a defined {rule.type.value} release rule "
+                        f"({len(choices)} defined); it is kept as written",
+                    }
+                )
+    return warnings

@@ -19,7 +19,7 @@ from chalicelib.domain.errors import ValidationError, VersionConflict
 from chalicelib.domain.h5 import H5Resource, H5Task, new_task
 from chalicelib.domain.release_tasks import TaskState, iso_time
 from chalicelib.domain.tenancy import TenantId
-from chalicelib.services import audit, h5_resources, publishing, release_status, whitelists
+from chalicelib.services import audit, h5_resources, publishing, release_rules, release_status, whitelists
 from chalicelib.services.context import Call
 
 
@@ -54,7 +54,8 @@ def _platforms(resource: H5Resource) -> tuple[Any, ...]:
 
 
 def create_task(call: Call, tenant: TenantId, resource_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Raises ValidationError naming the field, Conflict (resource not ready; 10 live tasks), NotFound."""
+    """The task, with ``warnings`` for rule values no release rule defines. Raises ValidationError
+    naming the field, Conflict (resource not ready; 10 live tasks), NotFound."""
     from chalicelib.store import h5_files, sequences
     from chalicelib.store import h5_records as store
     from chalicelib.store.unit_of_work import UnitOfWork
@@ -85,7 +86,8 @@ def create_task(call: Call, tenant: TenantId, resource_id: str, data: Mapping[st
             h5_files.discard_diff(new_diff)
         raise
     publishing.changed(tenant, "h5", _platforms(resource))
-    return view(replace(task, lock_version=1), now=now, claimed=0 if task.dynamic else None)
+    answer = view(replace(task, lock_version=1), now=now, claimed=0 if task.dynamic else None)
+    return {**answer, "warnings": release_rules.warnings_for(tenant, task.target)}
 
 
 def list_tasks(call: Call, tenant: TenantId, *, resource_id: str) -> list[dict[str, Any]]:

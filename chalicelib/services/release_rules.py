@@ -1,4 +1,5 @@
-"""Release-rule resources: create, modify, delete, batch delete (all or nothing), list."""
+"""Release-rule resources: create, modify, delete, batch delete (all or nothing), list; the warnings
+of rule values they do not define."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from chalicelib.domain import release_rules as domain
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import ValidationError, VersionConflict
-from chalicelib.domain.targeting import Platform, RuleType
+from chalicelib.domain.targeting import Platform, RuleType, Target
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.services import audit
 from chalicelib.services.context import Call
@@ -120,3 +121,10 @@ def delete(call: Call, tenant: TenantId, rule_ids: list[str]) -> dict[str, Any]:
         )
     uow.commit()
     return {"deleted": unique}
+
+
+def warnings_for(tenant: TenantId, target: Target) -> list[dict[str, str]]:
+    """What an answer that saved ``target`` warns about: rule values no release rule defines."""
+    from chalicelib.store import release_rules as store
+
+    return domain.undefined_values(target.rules, store.list_for_tenant(tenant), platform=target.platform)

@@ -18,7 +18,7 @@ from chalicelib.domain.release_tasks import iso_time
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import TaskInput, UpgradeTask, new_task
 from chalicelib.domain.upgrade_edits import modify_task
-from chalicelib.services import audit, publishing, release_status, whitelists
+from chalicelib.services import audit, publishing, release_rules, release_status, whitelists
 from chalicelib.services.context import Call
 
 
@@ -50,7 +50,8 @@ def view(task: UpgradeTask, *, now: int, claimed: int | None = None) -> dict[str
 
 
 def create(call: Call, tenant: TenantId, package_id: str, data: TaskInput) -> dict[str, Any]:
-    """Raises ValidationError naming the field, Conflict (no usable file; 10 live tasks), NotFound."""
+    """The task, with ``warnings`` for rule values no release rule defines. Raises ValidationError
+    naming the field, Conflict (no usable file; 10 live tasks), NotFound."""
     from chalicelib.store import sequences, upgrade_tasks
     from chalicelib.store import upgrade_packages as packages
     from chalicelib.store.unit_of_work import UnitOfWork
@@ -72,7 +73,8 @@ def create(call: Call, tenant: TenantId, package_id: str, data: TaskInput) -> di
     )
     uow.commit()
     publishing.changed(tenant, "upgrade", (package.platform,))
-    return view(replace(task, lock_version=1), now=now, claimed=0 if task.dynamic else None)
+    answer = view(replace(task, lock_version=1), now=now, claimed=0 if task.dynamic else None)
+    return {**answer, "warnings": release_rules.warnings_for(tenant, task.target)}
 
 
 def get(call: Call, tenant: TenantId, task_id: str) -> dict[str, Any]:
@@ -142,7 +144,8 @@ def modify(
     uow.commit()
     publishing.changed(tenant, "upgrade", (package.platform,))
     revision = (before.lock_version or 0) + 1
-    return view(replace(after, lock_version=revision), now=now, claimed=claimed if after.dynamic else None)
+    answer = view(replace(after, lock_version=revision), now=now, claimed=claimed if after.dynamic else None)
+    return {**answer, "warnings": release_rules.warnings_for(tenant, after.target)}
 
 
 def change_status(

@@ -323,6 +323,36 @@ def test_advanced_rules_in_the_task_form_decide_what_the_preview_shows(admin_pag
     expect(upgrade.locator("dd").filter(has_text=re.compile(r"^none$"))).to_be_visible()
 
 
+def test_the_rules_editor_offers_defined_release_rules_and_warns_about_free_text(admin_page, stack_api):
+    version = next_version()
+    stack_api.android_package(version)
+    city = f"Chengdu {version}"
+    stack_api.call("POST", "/release-rules", {"type": "city", "platform": "android", "name": f"CD {version}",
+                                              "value": city}, 201)  # fmt: skip
+    page = admin_page
+    page.reload()
+    open_package(page, version)
+    page.get_by_role("button", name="New release task").click()
+    task_form = page.get_by_role("form", name="New release task")
+    task_form.get_by_label("Release type").select_option("official")
+    task_form.get_by_label("Release type").select_option("gray")
+    task_form.get_by_label("Gray model").select_option("timeWindow")
+    task_form.get_by_label(re.compile(r"^End time")).fill("2099-01-01T10:00")
+    task_form.get_by_label("Users count").fill("5")
+    rules = task_form.get_by_role("group", name="Advanced rules (all must match)")
+    rules.get_by_role("button", name="Add rule").click()
+    row = rules.locator(".rule-row").last
+    row.get_by_label("Rule values").fill("Atlantis")  # free text stays possible
+    row.get_by_label("Defined values").select_option(city)
+    expect(row.get_by_label("Rule values")).to_have_value(f"Atlantis, {city}")
+    task_form.get_by_role("button", name="Create task").click()
+    expect(page.locator("#notices")).to_contain_text("rules[0].values[0]: 'Atlantis' is not a defined city")
+    tasks = stack_api.call("GET", "/upgrade/tasks", expect=200)["tasks"]
+    assert [t["rules"][0]["values"] for t in tasks if t["rules"] and city in t["rules"][0]["values"]] == [
+        ["Atlantis", city]
+    ]
+
+
 def test_admins_manage_members_and_access_keys(admin_page, stack_api, console_url):
     page = admin_page
     page.get_by_role("link", name="Administration").click()

@@ -96,3 +96,34 @@ def test_viewer_cannot_change_rules(admin, demo):
     )
     assert reply.status == 403
     assert admin.get(ws_path(demo, "/release-rules"), token=token).status == 200
+
+
+def test_rule_values_no_release_rule_defines_are_warned_about_not_refused(admin, demo, aws):
+    from tests.integration.test_upgrade_packages import add_android
+    from tests.integration.test_upgrade_tasks import _whitelist
+
+    _add(admin, demo, type="city", platform="android", name="Shanghai", value="Shanghai")
+    _add(admin, demo, type="city", platform="ios", name="Hangzhou", value="Hangzhou")
+    _add(admin, demo, type="network", platform="all", name="Wi-Fi", value="Wi-Fi")
+    pid = add_android(admin, demo, aws, "5.0")["packageId"]
+    rules = [
+        {"type": "city", "operation": 1, "values": [" shanghai", "Shangai", "Hangzhou"]},  # typo; iOS-only
+        {"type": "network", "operation": 2, "values": ["WIFI"]},  # a synonym of the defined Wi-Fi
+        {"type": "osVersion", "operation": 3, "ranges": ["8.0-12.0"]},  # ranges are not values
+    ]
+    created = admin.post(
+        ws_path(demo, f"/upgrade/packages/{pid}/tasks"),
+        {"type": "gray", "grayModel": "whitelist", "whitelistIds": [_whitelist(admin, demo)], "mode": "single",
+         "rules": rules},
+    )  # fmt: skip
+    assert created.status == 201, created.body
+    assert [w["field"] for w in created.body["warnings"]] == ["rules[0].values[1]", "rules[0].values[2]"]
+    assert "'Shangai' is not a defined city release rule" in created.body["warnings"][0]["message"]
+    edited = admin.request(
+        "PATCH", ws_path(demo, f"/upgrade/tasks/{created.body['taskId']}"),
+        {"rules": [{"type": "model", "operation": 1, "values": ["Pixel 9"]}]},
+    )  # fmt: skip
+    assert edited.status == 200 and [w["field"] for w in edited.body["warnings"]] == ["rules[0].values[0]"]
+    assert admin.get(ws_path(demo, f"/upgrade/tasks/{created.body['taskId']}")).body["rules"][0][
+        "values"
+    ] == ["Pixel 9"]  # kept as written

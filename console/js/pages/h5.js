@@ -319,7 +319,7 @@ function taskForm(resource, ctx, area, done) {
   const listsField = h("div", { class: "field wide" }, lists);
   const windowFields = [field(`End time (${ctx.workspace.timeZone || "UTC"}, ≤ 7 days)`, input("endTime", { type: "datetime-local" })), field("Users count", input("usersCount", { type: "number", min: 1 }))];
   const modelField = field("Gray model", model);
-  const rules = rulesEditor();
+  const rules = rulesEditor([], { ws: ctx.ws });
   const sync = () => {
     const gray = type.value === "gray";
     modelField.hidden = !gray;

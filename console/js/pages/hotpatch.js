@@ -169,7 +169,7 @@ function releaseForm(patch, ctx, area, done) {
   const lists = h("fieldset", { class: "checks" }, h("legend", {}, "Whitelists"));
   const listsError = h("div", { class: "field-error", role: "alert", hidden: true });
   const listsField = h("div", { class: "field wide" }, lists, listsError);
-  const rules = rulesEditor();
+  const rules = rulesEditor([], { ws: ctx.ws });
   type.addEventListener("change", () => (listsField.hidden = rules.hidden = type.value !== "gray"));
   api.get(`${ctx.ws}/whitelists`).then(({ whitelists }) => lists.append(...whitelists.map((w) =>
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "whitelistIds", value: w.whitelistId, dataset: { list: "1" } }), h("span", {}, `${w.name} (${w.count})`)))));

@@ -376,7 +376,7 @@ function taskForm(pkg, ctx, area, done) {
     field("Users count", input("usersCount", { type: "number", min: 1 })),
   ];
   const submit = h("button", { type: "submit", class: "primary" }, "Create task");
-  const ruleRows = rulesEditor();
+  const ruleRows = rulesEditor([], { ws: ctx.ws });
   const sync = () => {
     const gray = type.value === "gray";
     grayFields.hidden = !gray;
@@ -409,7 +409,7 @@ function taskForm(pkg, ctx, area, done) {
         await busy(submit, (async () => {
           try {
             const task = await api.post(`${ctx.ws}/upgrade/packages/${pkg.packageId}/tasks`, values);
-            ctx.notice(`Task ${task.taskId} created (${task.status}).`);
+            ctx.notice(`Task ${task.taskId} created (${task.status}).${warningText(task)}`);
             clear(area);
             await done();
           } catch (error) {
@@ -440,6 +440,10 @@ function taskForm(pkg, ctx, area, done) {
   return el;
 }
 
+// The API keeps rule values no release rule defines, and says so (guide §8).
+const warningText = (answer) =>
+  (answer.warnings || []).length ? ` Warning: ${answer.warnings.map((w) => `${w.field}: ${w.message}`).join("; ")}` : "";
+
 // ---------------------------------------------------------------- edit a released task (guide §4.3)
 
 // Type and gray model never change (the API refuses them, naming the field): they are shown, not edited.
@@ -448,7 +452,7 @@ function taskEditForm(task, ctx, area, done) {
   const mode = select("mode", modes);
   mode.value = task.mode;
   const versionText = (task.clientVersions || []).map((r) => `${r.min ?? ""}-${r.max ?? ""}`).join(", ");
-  const ruleRows = rulesEditor(task.rules || []);
+  const ruleRows = rulesEditor(task.rules || [], { ws: ctx.ws });
   const whitelistBox = h("fieldset", { class: "checks" }, h("legend", {}, "Whitelists"), h("span", { class: "muted" }, "Loading…"));
   if (task.grayModel === "whitelist") {
     api.get(`${ctx.ws}/whitelists`).then(({ whitelists }) => clear(whitelistBox, h("legend", {}, "Whitelists"),
@@ -474,7 +478,7 @@ function taskEditForm(task, ctx, area, done) {
         await busy(submit, (async () => {
           try {
             const saved = await api.patch(`${ctx.ws}/upgrade/tasks/${task.taskId}`, { ...values, revision: task.revision });
-            ctx.notice(`Task ${saved.taskId} saved (revision ${saved.revision}).`);
+            ctx.notice(`Task ${saved.taskId} saved (revision ${saved.revision}).${warningText(saved)}`);
             clear(area);
             await done();
           } catch (error) {
