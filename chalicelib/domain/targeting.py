@@ -158,9 +158,10 @@ _OPERATION_RULE = "must be 1 (include), 2 (exclude), 3 (in range) or 4 (out of r
 # ------------------------------------------------------------------------------------------- networks
 
 #: Rule values a network rule accepts (the mPaaS release-rule resources), case-insensitively.
-NETWORK_VALUES = ("2G", "3G", "4G", "5G", "Wi-Fi", "WLAN")
+NETWORK_VALUES = ("2G", "3G", "4G", "5G", "Wi-Fi", "WLAN", "WWAN")
 
-# Spelling (after strip + lower-case) → canonical token. WLAN is what Chinese ROMs call Wi-Fi.
+# Spelling (after strip + lower-case) → canonical token. WLAN is what Chinese ROMs call Wi-Fi; WWAN is
+# what the iOS mPaaS SDK reports for any mobile network (the generation unknown).
 _NETWORK_SYNONYMS = {
     "2g": "2g",
     "3g": "3g",
@@ -173,16 +174,31 @@ _NETWORK_SYNONYMS = {
     "wi_fi": "wifi",
     "wi fi": "wifi",
     "wlan": "wifi",
+    "wwan": "wwan",
+    "cellular": "wwan",
 }
 #: Canonical tokens a network rule can hold.
 NETWORK_TOKENS = frozenset(_NETWORK_SYNONYMS.values())
+#: What a ``WWAN`` rule value stands for: any mobile network. A device reporting ``WWAN`` matches only
+#: ``WWAN`` (its generation is unknown); one reporting ``4G`` matches ``4G`` and ``WWAN``.
+CELLULAR_TOKENS = ("2g", "3g", "4g", "5g", "wwan")
+#: The Android mPaaS SDK's ``NetworkUtils.getNetworkType`` codes (guide "resource configurations"),
+#: read on the device side only: a rule value is a name, never a code.
+_ANDROID_NETWORK_CODES = {"1": "2g", "2": "3g", "3": "wifi", "4": "4g"}
 
 
 def normalize_network(value: str) -> str:
-    """Canonical token of a network name (``"Wi-Fi"`` → ``"wifi"``, ``"LTE"`` → ``"4g"``); an unknown
-    name comes back lower-cased (``"WWAN"`` → ``"wwan"``) and so matches no rule value."""
+    """Canonical token of a network name (``"Wi-Fi"`` → ``"wifi"``, ``"LTE"`` → ``"4g"``, ``"WWAN"`` →
+    ``"wwan"``); an unknown name comes back lower-cased (``"EDGE"`` → ``"edge"``) and so matches no rule
+    value."""
     folded = value.strip().lower()
     return _NETWORK_SYNONYMS.get(folded, folded)
+
+
+def reported_network(value: str) -> str:
+    """Canonical token of the network a device reports: an Android mPaaS code (``"3"`` → ``"wifi"``)
+    or a name as ``normalize_network`` reads it (iOS ``"WWAN"`` → ``"wwan"``)."""
+    return _ANDROID_NETWORK_CODES.get(value.strip()) or normalize_network(value)
 
 
 def normalize_text(value: str) -> str:
@@ -370,7 +386,8 @@ class Device:
     ``Version.parse_reported`` (``v10.2`` → ``10.2``, ``10.2.0-beta+5`` → ``10.2.0``; anything else that
     does not parse is a ``ValidationError``); the OS version is parsed leniently (``"12.0 beta"`` →
     ``12.0``, garbage → unknown), since it is whatever the OS reports. Empty strings count as absent.
-    ``user_id``/``device_id`` may be JSON integers up to 2**53 - 1, read as their decimal text.
+    ``user_id``/``device_id`` may be JSON integers up to 2**53 - 1, read as their decimal text;
+    ``net_type`` may be an Android mPaaS network code, as text or a JSON integer (``reported_network``).
 
     Derived (read-only): ``identity`` (user ID, else device ID, else ``None``), ``city_key``,
     ``model_key``, ``network_key`` (normalised strings or ``None``), ``client_key``/``os_key`` (version
@@ -408,7 +425,7 @@ class Device:
         os_version: Version | str | None = None,
         model: str | None = None,
         city: str | None = None,
-        net_type: str | None = None,
+        net_type: str | int | None = None,
         channel: str | None = None,
     ) -> None:
         set_ = object.__setattr__
@@ -420,6 +437,8 @@ class Device:
             user_id = _integer_id(user_id, "userId")
         if device_id.__class__ is int:
             device_id = _integer_id(device_id, "deviceId")
+        if net_type.__class__ is int:  # the Android SDK's network code as a JSON number
+            net_type = str(net_type)
         for value, name in (
             (user_id, "userId"),
             (device_id, "deviceId"),
@@ -452,7 +471,7 @@ class Device:
         set_(self, "identity", user_id or device_id or None)
         set_(self, "city_key", None if city is None else city.strip().lower() or None)
         set_(self, "model_key", None if model is None else model.strip().lower() or None)
-        set_(self, "network_key", None if net_type is None else normalize_network(net_type) or None)
+        set_(self, "network_key", None if net_type is None else reported_network(net_type) or None)
         set_(self, "client_key", None if client_version is None else client_version.key)
         set_(self, "os_key", None if os_version is None else os_version.key)
 
@@ -544,7 +563,8 @@ def _canonical_rule(rule: Rule) -> dict[str, Any]:
         versions = {(v := Version.parse(text)).key: v for text in rule.values}
         data["values"] = [versions[key].canonical for key in sorted(versions)]
     elif rule.type is RuleType.NETWORK:
-        data["values"] = sorted({normalize_network(v) for v in rule.values})
+        tokens = {normalize_network(v) for v in rule.values}
+        data["values"] = sorted(tokens | set(CELLULAR_TOKENS) if "wwan" in tokens else tokens)
     else:
         data["values"] = sorted({normalize_text(v) for v in rule.values})
     return data

@@ -37,7 +37,13 @@ from chalicelib.domain.manifests import (
     unversioned_segment,
 )
 from chalicelib.domain.rollout import bucket
-from chalicelib.domain.targeting import CompiledTarget, Device, normalize_network, parse_target
+from chalicelib.domain.targeting import (
+    CompiledTarget,
+    Device,
+    normalize_network,
+    parse_target,
+    reported_network,
+)
 from chalicelib.domain.versions import Cut, Version, VersionRange, segment_index
 from chalicelib.domain.whitelists import member_hash, published_shards, shard_of
 
@@ -313,6 +319,8 @@ def targeting_group() -> dict[str, Any]:
         "osOutOfRange": _target(rules=[{"type": "osVersion", "operation": 4, "values": ["8.0-9.9", "13-"]}]),
         "net4g5g": _target(rules=[{"type": "network", "operation": 1, "values": ["4G", "5G"]}]),
         "netNotWifi": _target(rules=[{"type": "network", "operation": 2, "values": ["WLAN"]}]),
+        "netCellular": _target(rules=[{"type": "network", "operation": 1, "values": ["WWAN"]}]),
+        "netNotCellular": _target(rules=[{"type": "network", "operation": 2, "values": ["cellular"]}]),
         "istanbul": _target(
             rules=[{"type": "city", "operation": 1, "values": ["istanbul", "Straße", "ΟΔΟΣ"]}]
         ),
@@ -351,6 +359,11 @@ def targeting_group() -> dict[str, Any]:
         "wlan": vary(netType="wlan"),
         "wifiSpaced": vary(netType="wi fi"),
         "noNet": vary(netType=None),
+        "androidCode1": vary(netType="1"),  # the Android mPaaS SDK's NetworkUtils codes
+        "androidCode2": vary(netType="2"),
+        "androidCode3": vary(netType=" 3"),
+        "androidCode4": vary(netType=4),  # as a JSON number
+        "androidCode9": vary(netType="9"),  # no such code: matches no network
         "v10.1.4": vary(clientVersion="10.1.4"),
         "v10.1.32": vary(clientVersion="10.1.32"),
         "v10.1.40-beta": vary(clientVersion="v10.1.40-beta"),
@@ -428,6 +441,10 @@ def targeting_group() -> dict[str, Any]:
                 "ethernet",
                 " 4g\u3000",
             ]
+        ],
+        "reportedNetworks": [
+            {"input": n, "token": reported_network(n)}
+            for n in ["1", "2", "3", " 4 ", "5", "9", "WWAN", "wwan", "Cellular", "WIFI", "4G", "LTE"]
         ],
         "files": all_shards,
         "targets": targets,

@@ -16,7 +16,7 @@ from chalicelib.domain.delivery import Candidate, NeedsServer, decide_each
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.manifests import cut_from_json
 from chalicelib.domain.rollout import bucket
-from chalicelib.domain.targeting import CompiledTarget, Device, normalize_network
+from chalicelib.domain.targeting import CompiledTarget, Device, normalize_network, reported_network
 from chalicelib.domain.versions import Version, VersionRange, segment_index
 from chalicelib.manifests.reader import ManifestError, PublishedMembership, open_envelope, segment_path_for
 from mds.device.client import DeviceClient
@@ -89,6 +89,8 @@ def test_targeting_buckets_and_networks():
         assert bucket(case["salt"], case["identity"]) == case["bucket"], case
     for case in TARGETING["networks"]:
         assert normalize_network(case["input"]) == case["token"], case
+    for case in TARGETING["reportedNetworks"]:
+        assert reported_network(case["input"]) == case["token"], case
 
 
 def test_targeting_matches():

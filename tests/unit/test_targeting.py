@@ -898,3 +898,25 @@ def test_no_identity_joins_a_rollout_only_at_100_percent():
 def test_text_folds_with_unicode_lower_not_casefold(rule_value, device_city, matches):
     target = parse_target({"rules": [{"type": "city", "operation": 1, "values": [rule_value]}]}).compile()
     assert target.matches(Device.from_context({"platform": "ios", "city": device_city})) is matches
+
+
+def test_networks_as_the_mpaas_sdks_report_them():
+    """Android's NetworkUtils codes (1 2G, 2 3G, 3 Wi-Fi, 4 4G) and iOS's WWAN (any mobile network)."""
+    from chalicelib.domain.targeting import reported_network
+
+    assert [reported_network(code) for code in ("1", "2", " 3 ", "4", "9")] == ["2g", "3g", "wifi", "4g", "9"]
+    assert Device.from_context({"platform": "android", "netType": 3}).network_key == "wifi"
+    assert Device.from_context({"platform": "ios", "netType": "WWAN"}).network_key == "wwan"
+
+    def matches(values: list[str], operation: int, net_type: object) -> bool:
+        rule = {"type": "network", "operation": operation, "values": values}
+        device = Device.from_context({"platform": "android", "netType": net_type})
+        return compile_target(parse_target({"rules": [rule]})).matches(device, None)
+
+    assert matches(["Wi-Fi"], 1, "3") and not matches(["Wi-Fi"], 1, "4")
+    assert matches(["WWAN"], 1, "4") and matches(["WWAN"], 1, "WWAN") and not matches(["WWAN"], 1, "3")
+    assert not matches(["4G"], 1, "WWAN")  # a WWAN device's generation is unknown
+    assert matches(["cellular"], 2, "3") and not matches(["cellular"], 2, 1)
+    with pytest.raises(ValidationError) as refused:  # codes are device values, never rule values
+        parse_target({"rules": [{"type": "network", "operation": 1, "values": ["3"]}]})
+    assert refused.value.field == "rules[0].values[0]"

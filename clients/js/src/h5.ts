@@ -12,7 +12,7 @@ import { MdsError } from "./errors.js";
 import { type RsaPublicKey, rsaPublicKey } from "./rsa.js";
 import { getJson, setJson } from "./storage.js";
 import type { DeviceContext } from "./targeting.js";
-import { normalizeNetwork } from "./text.js";
+import { reportedNetwork } from "./text.js";
 import { bodyChunks } from "./upgrade.js";
 
 export interface H5Package {
@@ -75,7 +75,7 @@ export class H5Client {
     const rate = Math.max(0, ...Object.values(state.installed).map((i) => i.asyncReqRate));
     if (!options.force && state.lastSync !== null && now - state.lastSync < rate) return null;
     const decision = await this.delivery.check("h5", device);
-    const onWifi = normalizeNetwork(await this.networkType()) === "wifi";
+    const onWifi = reportedNetwork(await this.networkType()) === "wifi";
     const results: Record<string, H5SyncResult> = {};
     for (const item of (decision.answer.packages ?? []) as H5Package[]) {
       const h5Id = String(item.h5Id);

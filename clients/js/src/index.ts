@@ -58,6 +58,6 @@ export { PublishedMembership, fullMatch } from "./membership.js";
 export { rsaPublicKey, rsaVerify } from "./rsa.js";
 export { AsyncStorageAdapter, type AsyncStorageLike, MemoryStorage, type Storage, WebStorage, type WebStorageLike } from "./storage.js";
 export { BUCKETS, CompiledTarget, Device, type DeviceContext, type Platform, bucket } from "./targeting.js";
-export { fromBase64, normalizeNetwork, normalizeText, toBase64 } from "./text.js";
+export { fromBase64, normalizeNetwork, normalizeText, reportedNetwork, toBase64 } from "./text.js";
 export { UpgradeClient, type UpgradeCheck, type UpgradeMode, type UpgradeResult } from "./upgrade.js";
 export { Version, VersionRange, segmentIndex } from "./versions.js";

@@ -5,7 +5,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { MdsError, validation } from "./errors.js";
-import { normalizeNetwork, normalizeText, strip, utf8 } from "./text.js";
+import { normalizeNetwork, normalizeText, reportedNetwork, strip, utf8 } from "./text.js";
 import { type RangeJson, Version, VersionRange } from "./versions.js";
 
 export type Platform = "android" | "ios";
@@ -85,7 +85,8 @@ export class Device {
     this.deviceId = identityText(context.deviceId, "deviceId");
     this.model = optionalText(context, "model");
     this.city = optionalText(context, "city");
-    this.netType = optionalText(context, "netType");
+    const net = context.netType;  // the Android SDK's network code may come as a JSON number
+    this.netType = typeof net === "number" && Number.isInteger(net) && net >= 0 ? String(net) : optionalText(context, "netType");
     this.channel = optionalText(context, "channel");
     const client = context.clientVersion;
     if (!absent(client) && typeof client !== "string") throw validation("clientVersion", "must be a version string");
@@ -97,7 +98,7 @@ export class Device {
     this.keys = {
       city: this.city === null ? null : normalizeText(this.city) || null,
       model: this.model === null ? null : normalizeText(this.model) || null,
-      network: this.netType === null ? null : normalizeNetwork(this.netType) || null,
+      network: this.netType === null ? null : reportedNetwork(this.netType) || null,
       osVersion: this.osVersion === null ? null : this.osVersion.key,
     };
   }

@@ -21,12 +21,22 @@ export function normalizeText(value: string): string {
 const NETWORK_SYNONYMS: Record<string, string> = {
   "2g": "2g", "3g": "3g", "4g": "4g", lte: "4g", "5g": "5g", nr: "5g",
   wifi: "wifi", "wi-fi": "wifi", wi_fi: "wifi", "wi fi": "wifi", wlan: "wifi",
+  wwan: "wwan", cellular: "wwan",
 };
 
-/** Canonical network token (`Wi-Fi` → `wifi`, `LTE` → `4g`); unknown names come back lower-cased. */
+/** The Android mPaaS SDK's `NetworkUtils.getNetworkType` codes, read on the device side only. */
+const ANDROID_NETWORK_CODES: Record<string, string> = { "1": "2g", "2": "3g", "3": "wifi", "4": "4g" };
+
+/** Canonical network token (`Wi-Fi` → `wifi`, `LTE` → `4g`, `WWAN` → `wwan`); unknown names come back lower-cased. */
 export function normalizeNetwork(value: string): string {
   const folded = normalizeText(value);
   return Object.prototype.hasOwnProperty.call(NETWORK_SYNONYMS, folded) ? NETWORK_SYNONYMS[folded] : folded;
+}
+
+/** The network a device reports: an Android mPaaS code (`3` → `wifi`) or a name (`normalizeNetwork`). */
+export function reportedNetwork(value: string): string {
+  const code = strip(value);
+  return Object.prototype.hasOwnProperty.call(ANDROID_NETWORK_CODES, code) ? ANDROID_NETWORK_CODES[code] : normalizeNetwork(value);
 }
 
 const encoder = new TextEncoder();

@@ -10,7 +10,7 @@ import type { DeliveryClient, Decision } from "./client.js";
 import { MdsError } from "./errors.js";
 import { getJson, setJson } from "./storage.js";
 import type { DeviceContext } from "./targeting.js";
-import { hex, normalizeNetwork } from "./text.js";
+import { hex, normalizeNetwork, reportedNetwork } from "./text.js";
 
 export type UpgradeResult = "HAS_NEW_VERSION" | "HAS_NO_NEW_VERSION" | "HAS_SOME_ERROR";
 export type UpgradeMode = "single" | "multiple" | "forced";
@@ -66,7 +66,7 @@ export class UpgradeClient {
     const mode = status === null ? undefined : MODES[status];
     if (mode === undefined) return { ...base, result: "HAS_SOME_ERROR", error: new MdsError("server", `unknown resultStatus ${status}`) };
     const nets = String(answer.needClientNetType || "").split(",").map((n) => n.trim()).filter(Boolean).map(normalizeNetwork);
-    const networkAllowed = nets.length === 0 || nets.includes(normalizeNetwork(await this.networkType()));
+    const networkAllowed = nets.length === 0 || nets.includes(reportedNetwork(await this.networkType()));
     const taskId = answer.taskId === undefined ? null : String(answer.taskId);
     return {
       ...base,

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import {
   Candidate, CompiledTarget, DeliveryClient, Device, HotpatchClient, MdsError, MemoryStorage, NeedsServer, PublishedMembership,
   UpgradeClient, Version, VersionRange, answerFor, bucket, decideEach, findSegment, intervalSeconds, normalizeNetwork, openEnvelope,
+  reportedNetwork,
   publicKeys, rsaPublicKey, typedValue, verifyAmr,
 } from "../src/index.js";
 import { fromBase64 } from "../src/text.js";
@@ -48,6 +49,7 @@ describe("targeting", () => {
   it("buckets and networks", () => {
     for (const c of data.buckets) assert.equal(bucket(c.salt, c.identity), c.bucket, JSON.stringify(c));
     for (const c of data.networks) assert.equal(normalizeNetwork(c.input), c.token, JSON.stringify(c));
+    for (const c of data.reportedNetworks) assert.equal(reportedNetwork(c.input), c.token, JSON.stringify(c));
   });
   it("matches (every rule type and operation, lists through shards)", async () => {
     const lists = membership(data);
