@@ -1,0 +1,187 @@
+"""The Android SDK (clients/android, Java) on the JVM against the running local stack: PRODUCT.md stories 1
+(upgrade priority), 4 (H5 release), 7 (config) and 8 (hotpatch rollback) through the Java SDK, and the
+agreement run — 500 random devices against a random release set, where the Java SDK's answers must equal
+the Python reference client's and the dynamic check API's. The SDK is driven by its test driver
+(io.mds.client.DeviceServer, JSON lines); each story seeds its own workspace through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+
+import pytest
+
+from tests.e2e.conftest import PROJECT_DIR
+from tests.e2e.sdk_harness import (
+    DriverPhones,
+    Workspace,
+    agreement,
+    android,
+    random_device,
+    result_statuses,
+    seed_random_releases,
+)
+from tests.e2e.test_config_story import ITEMS, SHANGHAI_ANDROID_10
+
+pytestmark = pytest.mark.e2e
+
+ANDROID = PROJECT_DIR / "clients" / "android"
+
+
+@pytest.fixture(scope="module")
+def classpath() -> str:
+    """The jar and the test classes as `make -C clients/android test-classes` builds them."""
+    subprocess.run(["make", "-s", "-C", str(ANDROID), "test-classes"], check=True, capture_output=True)
+    made = subprocess.run(
+        ["make", "-s", "-C", str(ANDROID), "classpath"], check=True, capture_output=True, text=True
+    )
+    return made.stdout.strip()
+
+
+class JavaPhones(DriverPhones):
+    """Phones on the Java SDK: one JVM running io.mds.client.DeviceServer."""
+
+    def __init__(self, classpath: str, ws: Workspace, **setup) -> None:
+        super().__init__(
+            ["java", "-cp", classpath, "io.mds.client.DeviceServer"], ws,
+            env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"}, stateDir=str(ws.tmp / "java"), **setup,
+        )  # fmt: skip
+
+
+@pytest.fixture
+def workspace(local_stack, tmp_path, classpath):
+    return Workspace(local_stack, tmp_path, prefix="JV")
+
+
+@pytest.fixture
+def phones(workspace, classpath):
+    made: list[JavaPhones] = []
+
+    def start(**setup) -> JavaPhones:
+        made.append(JavaPhones(classpath, workspace, **setup))
+        return made[-1]
+
+    yield start
+    for phone in made:
+        phone.close()
+
+
+def test_story_1_upgrade_priority(workspace, phones):
+    ws = workspace
+    p50 = ws.package("5.0")
+    wid = ws.whitelist(["alice"])
+    gray = ("--type", "gray", "--model", "whitelist", "--whitelist", wid, "--client-versions", "4.0-4.0")
+    ws.task(p50, *gray, "--mode", "single", "--memo", "A")
+    task_b = ws.task(p50, *gray, "--mode", "forced", "--memo", "B")
+    java = phones()
+    alice, bob = android("alice", "4.0"), android("bob", "4.0")
+
+    def status(device: dict) -> tuple[str, str | None, int, str]:
+        got = java.call("upgrade.check", phone=device["userId"], device=device)
+        assert got["answer"] == ws.dynamic("upgrade", device)  # the SDK and the API agree
+        return got["result"], got["mode"], got["resultStatus"], got["guideMemo"]
+
+    assert status(alice) == ("HAS_NEW_VERSION", "FORCED", 206, "B")
+    assert status(bob) == ("HAS_NO_NEW_VERSION", None, 201, "")
+    ws.cli("upgrade", "task", "pause", task_b)
+    single = java.call("upgrade.check", phone="alice", device=alice)
+    assert (single["mode"], single["guideMemo"], single["prompt"]) == ("SINGLE", "A", True)
+    again = java.call("upgrade.check", phone="alice", device=alice)
+    assert (again["mode"], again["prompt"]) == ("SINGLE", False)  # a single reminder: once per silent period
+    ws.task(
+        p50, "--type", "official", "--mode", "multiple", "--client-versions", "4.0-4.0", "--memo", "official"
+    )
+    assert status(alice) == status(bob) == ("HAS_NEW_VERSION", "MULTIPLE", 204, "official")
+    p51 = ws.package("5.1")
+    ws.task(p51, "--type", "official", "--mode", "forced", "--client-versions", "4.0-4.0", "--memo", "5.1")
+    assert status(alice) == status(bob) == ("HAS_NEW_VERSION", "FORCED", 206, "5.1")
+    checked = java.call("upgrade.check", phone="alice", device=alice)
+    assert checked["newestVersion"] == "5.1" and checked["static"] and checked["prompt"]
+
+
+def test_story_7_config(workspace, phones):
+    ws = workspace
+    ws.cli("config", "add", "max_items", "--type", "number", "--value", "20")
+    source = ws.tmp / "config.json"
+    source.write_text(json.dumps({"schema": 1, "items": ITEMS}))
+    assert "Imported 2 keys, skipped 1 that exist: max_items." in ws.cli("config", "import", str(source))
+    java = phones()
+    alice = android("alice", "5.0", city="Shanghai", osVersion="11")
+    java.call("config.listen", phone="alice", key="feed_v2")
+    assert java.call("config.load", phone="alice", device=alice) == ["banner.text", "feed_v2", "max_items"]
+    assert java.call("config.get", phone="alice", key="max_items") == 20
+
+    rule = {"value": True, **SHANGHAI_ANDROID_10, "rollout": {"percent": 20}}
+    ws.cli("config", "set", "feed_v2", "--targeted", json.dumps(rule))
+    crowd = [android(f"user{n}", "5.0", city="Shanghai", osVersion="11") for n in range(60)]
+
+    def who_is_in() -> set[int]:
+        inside = set()
+        for n, device in enumerate(crowd):
+            java.call("config.load", phone=device["userId"], device=device)
+            if java.call("config.get", phone=device["userId"], key="feed_v2") is True:
+                inside.add(n)
+        return inside
+
+    at_20 = who_is_in()
+    assert 2 <= len(at_20) <= 25 and who_is_in() == at_20  # stable across reloads
+    ws.cli("config", "set", "feed_v2", "--targeted", json.dumps({**rule, "rollout": {"percent": 40}}))
+    at_40 = who_is_in()
+    assert at_20 < at_40  # raising the percentage keeps everyone who was in
+
+    ws.cli("config", "set", "feed_v2", "--targeted", json.dumps({**rule, "rollout": {"percent": 100}}))
+    assert java.call("config.load", phone="alice", device=alice) == ["feed_v2"]
+    assert java.call("config.load", phone="alice", device=alice) == []  # unchanged: no listener call
+    assert java.call("config.events", phone="alice") == [["feed_v2", False], ["feed_v2", True]]
+    restarted = phones()  # a new process on the same files: the values survive it
+    assert restarted.call("config.get", phone="alice", key="feed_v2") is True
+
+
+def test_story_8_hotpatch_rollback(workspace, phones):
+    ws = workspace
+    ws.package("5.0")
+
+    def add(name: str, content: bytes) -> str:
+        path = ws.tmp / name
+        path.write_bytes(content)
+        out = ws.cli("hotpatch", "add", "--file", str(path), "--platform", "android", "--app-version", "5.0")
+        return re.search(r"Added patch (\d+)", out).group(1)
+
+    p1 = add("fix1.js", b"patch('feed', 'null check');")
+    ws.cli("hotpatch", "release", p1, "--type", "official")
+    keys = ws.api("GET", "/hotpatch/keys")
+    java = phones(patchKeys={keys["mds"]["keyId"]: keys["mds"]["publicKey"]})
+    devices = [android(user, "5.0") for user in ("alice", "bob")]
+    for device in devices:
+        assert java.call("hotpatch.sync", phone=device["userId"], device=device)["applied"] == p1
+
+    p2 = add("fix2.js", b"patch('feed', 'faster');")
+    ws.cli("hotpatch", "release", p2, "--type", "official")
+    cached = {}
+    for device in devices:
+        synced = java.call("hotpatch.sync", phone=device["userId"], device=device)
+        assert synced["applied"] == p2 and synced["actions"] == [f"applied {p2}"]
+        cached[device["userId"]] = synced["answer"]
+    ws.cli("hotpatch", "rollback", p2)
+    for device in devices:
+        back = java.call("hotpatch.sync", phone=device["userId"], device=device)
+        assert back["static"] and back["applied"] == p1
+        assert back["actions"] == [f"removed {p2}", f"applied {p1}"]
+        # the manifest cached before the rollback cannot bring P2 back
+        replayed = java.call(
+            "hotpatch.replay", phone=device["userId"], device=device, answer=cached[device["userId"]]
+        )
+        assert replayed == p1
+
+
+def test_agreement_of_500_random_devices(workspace, phones):
+    rng = random.Random(20261204)
+    ws = workspace
+    seed_random_releases(ws, rng)
+    devices = [random_device(rng, n) for n in range(500)]
+    disagreements = agreement(ws, phones(), devices)
+    assert disagreements == [], f"{len(disagreements)} disagreements, first: {disagreements[:1]}"
+    assert len(result_statuses(ws, devices[:100])) >= 2  # the release set really splits the devices
