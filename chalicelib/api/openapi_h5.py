@@ -125,8 +125,8 @@ def resource_out(tenant: TenantId, r: dict[str, Any]) -> dict[str, Any]:
         "MetaId": 0,
         "PackageType": 0,
         "LazyLoad": 0,
-        "PublishPeriod": 0,
-        "ReleaseVersion": "",
+        "PublishPeriod": p.PUBLISH_PERIODS.get(str(r.get("releaseStatus")), 0),
+        "ReleaseVersion": "" if r.get("releaseStatus") in (None, "toBeReleased") else str(r.get("version")),
         "Status": 1 if r.get("status") == "ready" else 0,  # uploading / processing / failed: not usable
         "Creator": str(r.get("createdBy") or ""),
         "Modifier": str(r.get("updatedBy") or ""),

@@ -28,6 +28,8 @@ PUBLISH_MODES = {1: "whitelist", 2: "timeWindow"}  # H5's own spelling, time_win
 PUBLISH_MODE_CODES = {"whitelist": 1, "timeWindow": 2, "time_window": 2}
 PUBLISH_MODE_FULL = 4  # what mPaaS lists for an official task
 TASK_STATUS_CODES = {"running": 1, "ended": 2, "paused": 3}
+# ``PublishPeriod`` of a release (upgrade package, H5 version): its derived ``ReleaseStatus``.
+PUBLISH_PERIODS = {"toBeReleased": 0, "grayRelease": 1, "officialRelease": 2, "paused": 3, "finished": 4}
 STATUS_ACTIONS = {3: "pause", 1: "resume", 2: "end"}
 PLATFORM_OUT = {"all": "all", "android": "Android", "ios": "iOS"}
 MAX_PAGE_SIZE = 100

@@ -59,7 +59,6 @@ _TASK_FIELDS = {
     "taskId": "TaskId",
 }
 _PLATFORMS_IN = {"android": "android", "ios": "ios"}
-RELEASE_PERIODS = {"toBeReleased": 0, "grayRelease": 1, "officialRelease": 2, "paused": 3, "finished": 4}
 
 # ----------------------------------------------------------------------------------------- packages
 
@@ -169,7 +168,7 @@ def package_out(tenant: TenantId, pkg: dict[str, Any]) -> dict[str, Any]:
         "ProductId": p.app_code(tenant),
         "ProductName": str(detected.get("package") or detected.get("app") or ""),
         "ProductVersion": str(pkg.get("version") or ""),
-        "PublishPeriod": RELEASE_PERIODS.get(status, 0),
+        "PublishPeriod": p.PUBLISH_PERIODS.get(status, 0),
         "ReleaseType": status,
         "ReleaseWindow": "",
         "ScmDownloadUrl": "",

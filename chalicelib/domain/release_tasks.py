@@ -1,6 +1,7 @@
 """What every product's release tasks share (upgrade, H5, ...): the stored state, the lifecycle
 (running → paused ↔ running → ended, ended is terminal and also reached at the end time), the release
-types, the rank of task kinds in the priority order, and how end times are written.
+types, the rank of task kinds in the priority order, how end times are written, and the release status
+of what the tasks release (an upgrade package, an H5 version), derived from its tasks.
 
 Products keep their own task dataclass and mix in ``Lifecycle``; it needs ``id``, ``state``,
 ``end_time`` (epoch seconds or None) and ``updated_at`` fields.
@@ -9,6 +10,7 @@ Products keep their own task dataclass and mix in ``Lifecycle``; it needs ``id``
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +29,32 @@ class TaskState(enum.StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     ENDED = "ended"
+
+
+class ReleaseStatus(enum.StrEnum):
+    """Where a release (an upgrade package, an H5 version) stands, derived from its tasks."""
+
+    TO_BE_RELEASED = "toBeReleased"  # no task yet
+    OFFICIAL = "officialRelease"  # an official task is running
+    GRAY = "grayRelease"  # only gray tasks are running
+    PAUSED = "paused"  # live tasks, all of them paused
+    FINISHED = "finished"  # every task has ended
+
+
+def release_status(tasks: Iterable[Any], *, now: int) -> ReleaseStatus:
+    """Derived from the release's tasks (``Lifecycle`` with a ``release_type``): an official task
+    running wins over gray ones."""
+    statuses = [(t, t.status(now)) for t in tasks]
+    if not statuses:
+        return ReleaseStatus.TO_BE_RELEASED
+    running = [t for t, s in statuses if s is TaskState.RUNNING]
+    if any(t.release_type is ReleaseType.OFFICIAL for t in running):
+        return ReleaseStatus.OFFICIAL
+    if running:
+        return ReleaseStatus.GRAY
+    if all(s is TaskState.ENDED for _t, s in statuses):
+        return ReleaseStatus.FINISHED
+    return ReleaseStatus.PAUSED
 
 
 # Within one release (package / resource version): official > whitelist gray > time-window gray.

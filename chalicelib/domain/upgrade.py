@@ -35,6 +35,8 @@ from chalicelib.domain.release_tasks import (  # noqa: F401 - re-exported: share
     TaskState,
     parse_time,
 )
+from chalicelib.domain.release_tasks import ReleaseStatus as PackageStatus  # noqa: F401
+from chalicelib.domain.release_tasks import release_status as package_status  # noqa: F401
 from chalicelib.domain.targeting import NETWORK_TOKENS, Platform, Target, normalize_network, parse_target
 from chalicelib.domain.text import free_text
 from chalicelib.domain.versions import Version, VersionRange
@@ -93,14 +95,6 @@ class Distribution(enum.StrEnum):
 
 
 _DISTRIBUTIONS = {d.value.lower(): d for d in Distribution}
-
-
-class PackageStatus(enum.StrEnum):
-    TO_BE_RELEASED = "toBeReleased"  # no task yet
-    OFFICIAL = "officialRelease"  # an official task is running
-    GRAY = "grayRelease"  # only gray tasks are running
-    PAUSED = "paused"  # live tasks, all of them paused
-    FINISHED = "finished"  # every task has ended
 
 
 @dataclass(frozen=True)
@@ -539,21 +533,6 @@ def _label(kind: Distribution) -> str:
 
 
 # --------------------------------------------------------------------------------- status, priority
-
-
-def package_status(tasks: Iterable[UpgradeTask], *, now: int) -> PackageStatus:
-    """Derived from the package's tasks: an official task running wins over gray ones."""
-    statuses = [(t, t.status(now)) for t in tasks]
-    if not statuses:
-        return PackageStatus.TO_BE_RELEASED
-    running = [t for t, s in statuses if s is TaskState.RUNNING]
-    if any(t.release_type is ReleaseType.OFFICIAL for t in running):
-        return PackageStatus.OFFICIAL
-    if running:
-        return PackageStatus.GRAY
-    if all(s is TaskState.ENDED for _t, s in statuses):
-        return PackageStatus.FINISHED
-    return PackageStatus.PAUSED
 
 
 _KIND_RANK = KIND_RANK

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import IO, Any
 
@@ -28,6 +28,7 @@ from chalicelib.domain.errors import Conflict, MdsError, ValidationError
 from chalicelib.domain.h5 import (
     H5App,
     H5Resource,
+    H5Task,
     PackageFiles,
     ResourceSpec,
     ResourceStatus,
@@ -37,6 +38,7 @@ from chalicelib.domain.h5 import (
     resource_from_spec,
 )
 from chalicelib.domain.paging import check_page, page_of
+from chalicelib.domain.release_tasks import release_status
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.services import audit, uploads
 from chalicelib.services.context import Call
@@ -48,7 +50,8 @@ MAX_PAGE_SIZE = 100
 # --- views -----------------------------------------------------------------------------------------
 
 
-def view(resource: H5Resource) -> dict[str, Any]:
+def view(resource: H5Resource, *, tasks: Iterable[H5Task] = (), now: int = 0) -> dict[str, Any]:
+    """``tasks``: this version's tasks, which its ``releaseStatus`` is derived from (as at ``now``)."""
     from chalicelib.store import h5_files
 
     files = resource.files
@@ -68,6 +71,7 @@ def view(resource: H5Resource) -> dict[str, Any]:
         "installType": resource.install_type,
         "repeatNebula": resource.repeat_nebula,
         "status": resource.status.value,
+        "releaseStatus": release_status(tasks, now=now).value,
         "failure": resource.failure,
         "uploadId": resource.upload_id,
         "amrUrl": h5_files.cdn_url(files.cdn_amr) if files else None,
@@ -91,7 +95,7 @@ def view(resource: H5Resource) -> dict[str, Any]:
 
 def _audit_view(resource: H5Resource) -> dict[str, Any]:
     data = view(resource)
-    for key in ("amrUrl", "h5JsonUrl", "diff"):
+    for key in ("amrUrl", "h5JsonUrl", "diff", "releaseStatus"):
         data.pop(key)
     return data
 
@@ -497,14 +501,23 @@ def list_resources(
     check_page(page, page_size, max_page_size=MAX_PAGE_SIZE)
     store.get_app(tenant, h5_id)
     found = list(reversed(store.list_resources(tenant, h5_id)))
-    return page_of(found, view, page=page, page_size=page_size)
+    tasks: dict[str, list[H5Task]] = {}
+    for task in store.list_tasks(tenant):
+        tasks.setdefault(task.resource_id, []).append(task)
+    return page_of(
+        found,
+        lambda r: view(r, tasks=tasks.get(r.id, ()), now=call.epoch),
+        page=page,
+        page_size=page_size,
+    )
 
 
 def get_resource(call: Call, tenant: TenantId, resource_id: str) -> dict[str, Any]:
     from chalicelib.store import h5_records as store
 
     audit.check(call, tenant, Permission.READ, action="h5.resource.read")
-    return view(store.get_resource(tenant, resource_id))
+    tasks = [t for t in store.list_tasks(tenant) if t.resource_id == resource_id]
+    return view(store.get_resource(tenant, resource_id), tasks=tasks, now=call.epoch)
 
 
 def export(call: Call, tenant: TenantId, resource_id: str) -> dict[str, Any]:

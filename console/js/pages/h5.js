@@ -9,6 +9,14 @@ import {
 import { rulesEditor } from "../rules.js";
 
 const STATUS = { uploading: ["uploading", ""], processing: ["processing", "warn"], ready: ["ready", "ok"], failed: ["failed", "error"] };
+// Derived from the version's tasks (like an upgrade package's status).
+const RELEASE_STATUS = {
+  toBeReleased: ["not released", ""],
+  grayRelease: ["gray releasing", "warn"],
+  officialRelease: ["official releasing", "ok"],
+  paused: ["paused", "muted"],
+  finished: ["ended", "muted"],
+};
 const TASK_STATUS = { running: ["Running", "ok"], paused: ["Paused", "warn"], ended: ["Ended", "muted"] };
 let tab = "apps";
 
@@ -178,6 +186,7 @@ async function renderVersions(box, tasks, app, ctx) {
       { label: "Platform", cell: (r) => r.platform },
       { label: "Client versions (iOS;Android)", cell: (r) => `${r.clientVersionMin || "—"} … ${r.clientVersionMax || "no limit"}` },
       { label: "Status", cell: (r) => [statusBadge(STATUS, r.status), r.failure ? h("div", { class: "error-text" }, r.failure) : null] },
+      { label: "Release", cell: (r) => statusBadge(RELEASE_STATUS, r.releaseStatus) },
       { label: "Package", cell: (r) => (r.fileSize ? bytes(r.fileSize) : "—") },
       { label: "Actions", cell: (r) => (r.status === "ready" ? [
         h("button", { type: "button", "aria-label": `Tasks of version ${r.version}`, onclick: () => showTasks(tasks, r, ctx) }, "Tasks"),
