@@ -6,6 +6,7 @@ the Python reference client's and the dynamic check API's. The SDK is driven by 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -13,7 +14,10 @@ import re
 import subprocess
 
 import pytest
+import requests
 
+from chalicelib.security import rsa_keys
+from tests import h5_zips
 from tests.e2e.conftest import PROJECT_DIR
 from tests.e2e.sdk_harness import (
     DriverPhones,
@@ -25,10 +29,12 @@ from tests.e2e.sdk_harness import (
     seed_random_releases,
 )
 from tests.e2e.test_config_story import ITEMS, SHANGHAI_ANDROID_10
+from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e
 
 ANDROID = PROJECT_DIR / "clients" / "android"
+H5 = "12345678"
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +106,51 @@ def test_story_1_upgrade_priority(workspace, phones):
     assert status(alice) == status(bob) == ("HAS_NEW_VERSION", "FORCED", 206, "5.1")
     checked = java.call("upgrade.check", phone="alice", device=alice)
     assert checked["newestVersion"] == "5.1" and checked["static"] and checked["prompt"]
+
+
+def test_story_4_h5_release(workspace, phones):
+    ws = workspace
+    key = ws.tmp / "h5.pem"
+    key.write_bytes(rsa_keys.private_key_pem(rsa_keys.generate_private_key()))
+    public_pem = ws.tmp / "h5.pub.pem"
+    ws.cli("h5", "key", "--file", str(key), "--public-out", str(public_pem))
+    ws.cli("h5", "vhost", "h5app.com")
+    ws.cli("h5", "add-app", H5, "--name", "Home", "--type", "normal")
+    made = {}
+    for version, content in (("1.0.0.1", "1"), ("1.0.0.2", "2")):
+        package = h5_zips.normal(ws.tmp / f"{version}.zip", version=content)
+        printed = ws.cli("h5", "upload", H5, "--file", str(package), "--version", version,
+                         "--min", "10.1.32;10.2.0", "--main-url", "/www/index.html", "--json")  # fmt: skip
+        made[version] = json.loads(printed[printed.index("{") :])
+    wid = ws.whitelist(["alice"])
+    ws.cli("h5", "release", made["1.0.0.1"]["id"], "--type", "official")
+    gray = ws.cli("h5", "release", made["1.0.0.2"]["id"], "--type", "gray", "--gray-model", "whitelist",
+                  "--whitelist", wid)  # fmt: skip
+    gray_id = re.search(r"Task (\d+)", gray).group(1)
+    java = phones(h5PublicKey=public_pem.read_text())
+    alice, bob = android("alice", "10.2.0"), android("bob", "10.2.0")
+    page = f"https://{H5}.h5app.com/www/index.html"
+
+    # each phone verifies the .amr with the app's public key while it streams
+    assert java.call("h5.sync", phone="alice", device=alice) == {
+        H5: {"version": "1.0.0.2", "status": "INSTALLED", "error": None}
+    }
+    assert base64.b64decode(java.call("h5.read", phone="alice", url=page)) == h5_zips.INDEX_HTML + b"2"
+    assert java.call("h5.sync", phone="bob", device=bob)[H5]["version"] == "1.0.0.1"
+    assert base64.b64decode(java.call("h5.read", phone="bob", url=page)) == h5_zips.INDEX_HTML + b"1"
+    old = {"platform": "android", "userId": "dave", "clientVersion": "10.1.99"}
+    assert java.call("h5.sync", phone="dave", device=old) == {}  # below the package's 10.2.0 for Android
+
+    ws.cli("h5", "end", gray_id)
+    back = java.call("h5.sync", phone="alice", device=alice)
+    # installType 0 (install on open, the upload's default): staged now, in use once the page opens
+    assert back == {H5: {"version": "1.0.0.1", "status": "STAGED", "error": None}}
+    assert java.call("h5.installed", phone="alice") == {H5: "1.0.0.2"}
+    assert base64.b64decode(java.call("h5.read", phone="alice", url=page)) == h5_zips.INDEX_HTML + b"1"
+    assert java.call("h5.installed", phone="alice") == {H5: "1.0.0.1"}
+    with no_proxy_env():
+        assert requests.get(made["1.0.0.2"]["amrUrl"], timeout=10).status_code == 404
+    assert java.call("h5.read", phone="alice", url=f"https://{H5}.h5app.com/www/none.js") is None  # online
 
 
 def test_story_7_config(workspace, phones):

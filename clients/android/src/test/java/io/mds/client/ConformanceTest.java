@@ -107,6 +107,9 @@ class ConformanceTest {
             assertEquals(c.getInt("bucket"), CompiledTarget.bucket(c.getString("salt"), c.getString("identity")), c.toString());
         }
         for (JSONObject c : list(data.getJSONArray("networks"))) assertEquals(c.getString("token"), Text.normalizeNetwork(c.getString("input")), c.toString());
+        for (JSONObject c : list(data.getJSONArray("reportedNetworks"))) {
+            assertEquals(c.getString("token"), Text.reportedNetwork(c.getString("input")), c.toString());
+        }
         PublishedMembership lists = membership(data);
         List<String> wrong = new ArrayList<String>();
         for (JSONObject c : list(data.getJSONArray("matches"))) {

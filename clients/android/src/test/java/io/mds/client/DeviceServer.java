@@ -5,6 +5,8 @@ import io.mds.client.config.ConfigClient;
 import io.mds.client.engine.Device;
 import io.mds.client.engine.Json;
 import io.mds.client.engine.Text;
+import io.mds.client.h5.H5Client;
+import io.mds.client.h5.H5SyncResult;
 import io.mds.client.hotpatch.HotpatchClient;
 import io.mds.client.hotpatch.HotpatchSync;
 import io.mds.client.upgrade.UpgradeCheck;
@@ -32,6 +34,7 @@ public final class DeviceServer {
         final UpgradeClient upgrade;
         final ConfigClient config;
         final HotpatchClient hotpatch;
+        final H5Client h5;
         final JSONArray events = new JSONArray();
         volatile String net = "WIFI";
 
@@ -45,6 +48,7 @@ public final class DeviceServer {
             upgrade = new UpgradeClient(delivery);
             config = new ConfigClient(delivery);
             hotpatch = new HotpatchClient(delivery);
+            h5 = delivery.options().h5PublicKeyPem() == null ? null : new H5Client(delivery);
         }
     }
 
@@ -122,6 +126,13 @@ public final class DeviceServer {
                 return value == null ? JSONObject.NULL : value;
             case "config.events":
                 return phone.events;
+            case "h5.sync":
+                return h5(phone.h5.syncNow(device(request)));
+            case "h5.installed":
+                return new JSONObject(phone.h5.installed());
+            case "h5.read":
+                byte[] bytes = phone.h5.read(request.getString("url"));
+                return bytes == null ? JSONObject.NULL : Text.toBase64(bytes);
             case "hotpatch.sync":
                 return hotpatch(phone.hotpatch.sync(device(request)));
             case "hotpatch.replay":
@@ -155,6 +166,19 @@ public final class DeviceServer {
         Json.put(out, "answer", check.answer());
         Json.put(out, "static", check.decision() == null ? JSONObject.NULL : check.decision().isStatic());
         Json.put(out, "error", check.error() == null ? JSONObject.NULL : check.error().kind().wire());
+        return out;
+    }
+
+    private static JSONObject h5(Map<String, H5SyncResult> results) {
+        JSONObject out = new JSONObject();
+        for (Map.Entry<String, H5SyncResult> result : results.entrySet()) {
+            H5SyncResult r = result.getValue();
+            JSONObject one = new JSONObject();
+            Json.put(one, "version", r.version());
+            Json.put(one, "status", r.status().name());
+            Json.put(one, "error", r.error() == null ? JSONObject.NULL : r.error().kind().wire());
+            Json.put(out, result.getKey(), one);
+        }
         return out;
     }
 

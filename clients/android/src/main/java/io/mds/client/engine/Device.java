@@ -38,7 +38,9 @@ public final class Device {
         deviceId = identity(context.opt("deviceId"), "deviceId");
         model = optionalText(context, "model");
         city = optionalText(context, "city");
-        netType = optionalText(context, "netType");
+        Object net = context.opt("netType"); // the Android SDK's network code may come as a JSON number
+        netType = (net instanceof Integer || net instanceof Long) && ((Number) net).longValue() >= 0 ? String.valueOf(net)
+                : optionalText(context, "netType");
         channel = optionalText(context, "channel");
         clientVersion = optionalText(context, "clientVersion") == null ? null
                 : Version.parseReported((String) context.opt("clientVersion"), "clientVersion");
@@ -46,7 +48,7 @@ public final class Device {
         osVersion = os == null ? null : Version.parseLenient(os);
         keys[RuleType.CITY.ordinal()] = city == null ? null : emptyToNull(Text.normalizeText(city));
         keys[RuleType.MODEL.ordinal()] = model == null ? null : emptyToNull(Text.normalizeText(model));
-        keys[RuleType.NETWORK.ordinal()] = netType == null ? null : emptyToNull(Text.normalizeNetwork(netType));
+        keys[RuleType.NETWORK.ordinal()] = netType == null ? null : emptyToNull(Text.reportedNetwork(netType));
         keys[RuleType.OS_VERSION.ordinal()] = osVersion == null ? null : osVersion.key();
     }
 

@@ -23,13 +23,18 @@ public final class Text {
     private static final String SPACE = "\t\n\u000b\f\r\u001c\u001d\u001e\u001f \u0085\u00a0\u1680"
             + "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000";
     private static final Map<String, String> NETWORK_SYNONYMS = new HashMap<String, String>();
+    /** The Android mPaaS SDK's {@code NetworkUtils.getNetworkType} codes, read on the device side only. */
+    private static final Map<String, String> ANDROID_NETWORK_CODES = new HashMap<String, String>();
     private static final char[] HEX = "0123456789abcdef".toCharArray();
     private static final String B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     static {
         String[][] pairs = {{"2g", "2g"}, {"3g", "3g"}, {"4g", "4g"}, {"lte", "4g"}, {"5g", "5g"}, {"nr", "5g"},
-            {"wifi", "wifi"}, {"wi-fi", "wifi"}, {"wi_fi", "wifi"}, {"wi fi", "wifi"}, {"wlan", "wifi"}};
+            {"wifi", "wifi"}, {"wi-fi", "wifi"}, {"wi_fi", "wifi"}, {"wi fi", "wifi"}, {"wlan", "wifi"},
+            {"wwan", "wwan"}, {"cellular", "wwan"}};
         for (String[] pair : pairs) NETWORK_SYNONYMS.put(pair[0], pair[1]);
+        String[][] codes = {{"1", "2g"}, {"2", "3g"}, {"3", "wifi"}, {"4", "4g"}};
+        for (String[] code : codes) ANDROID_NETWORK_CODES.put(code[0], code[1]);
     }
 
     private Text() {}
@@ -53,6 +58,12 @@ public final class Text {
         String folded = normalizeText(value);
         String token = NETWORK_SYNONYMS.get(folded);
         return token == null ? folded : token;
+    }
+
+    /** The network a device reports: an Android mPaaS code ({@code 3} → {@code wifi}) or a name ({@link #normalizeNetwork}). */
+    public static String reportedNetwork(String value) {
+        String code = ANDROID_NETWORK_CODES.get(strip(value));
+        return code == null ? normalizeNetwork(value) : code;
     }
 
     public static byte[] utf8(String text) {

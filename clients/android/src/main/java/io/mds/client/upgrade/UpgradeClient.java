@@ -48,7 +48,7 @@ public final class UpgradeClient {
         for (String net : answer.optString("needClientNetType", "").split(",")) {
             if (!Text.strip(net).isEmpty()) nets.add(Text.normalizeNetwork(net));
         }
-        boolean allowed = nets.isEmpty() || nets.contains(Text.normalizeNetwork(delivery.options().networkType().current()));
+        boolean allowed = nets.isEmpty() || nets.contains(Text.reportedNetwork(delivery.options().networkType().current()));
         boolean prompt = false;
         try {
             prompt = allowed && prompt(mode, answer);
