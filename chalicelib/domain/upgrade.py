@@ -145,6 +145,19 @@ class UpgradePackage:
         return self.code_digest is not None
 
     @property
+    def link_expires_at(self) -> int | None:
+        """TestFlight: when the public link stops being offered (epoch seconds), ``validDays`` after the
+        package was created (Apple counts a build's days from its upload); None for other kinds."""
+        if self.distribution is not Distribution.TESTFLIGHT or self.valid_days is None:
+            return None
+        return parse_time("createdAt", self.created_at) + self.valid_days * 86_400
+
+    def offered(self, now: int) -> bool:
+        """Usable and, for TestFlight, its link not yet expired: what delivery may hand out."""
+        expires = self.link_expires_at
+        return self.usable and (expires is None or now < expires)
+
+    @property
     def file_status(self) -> str:
         """``none`` (store link), ``ready``, ``failed`` (the last file was refused) or ``awaitingUpload``."""
         if not self.distribution.has_file:
@@ -488,6 +501,19 @@ def new_task(
                 f"clientVersions[{i}]",
                 f"must lie below the package version {package.version} (an upgrade goes up)",
             )
+
+    testers = package.tester_limit or 0
+    if kind is Distribution.TESTFLIGHT and users_count is not None and users_count > testers:
+        raise ValidationError(
+            "usersCount", f"must be at most the TestFlight link's tester limit ({package.tester_limit})"
+        )
+    expires = package.link_expires_at
+    if expires is not None and now >= expires:
+        raise Conflict(
+            f"package {package.id}'s TestFlight link expired after {package.valid_days} days; "
+            "raise validDays or add the new build",
+            field="validDays",
+        )
 
     silent_days = None
     if mode is UpgradeMode.SINGLE:

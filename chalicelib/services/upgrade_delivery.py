@@ -24,11 +24,12 @@ PREFIX = "upgrade-task-"
 def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candidate]:
     """Every live (running, not paused, not ended, not past its end time) task for ``platform``, in
     priority order. ``Candidate.id`` is ``upgrade-task-<taskId>``; time-window tasks are ``dynamic``
-    with ``not_after`` = their end time (epoch seconds)."""
+    with ``not_after`` = their end time (epoch seconds). A TestFlight package's tasks end with its link
+    (``not_after`` = the link's expiry, if earlier); an expired link is not offered at all."""
     from chalicelib.store import upgrade_packages, upgrade_tasks
 
     packages = {
-        p.id: p for p in upgrade_packages.list_for_tenant(tenant) if p.platform is platform and p.usable
+        p.id: p for p in upgrade_packages.list_for_tenant(tenant) if p.platform is platform and p.offered(now)
     }
     live = [
         (task, packages[task.package_id])
@@ -41,10 +42,15 @@ def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candid
             target=task.target.compile(),
             payload=answer_payload(task, package, downloads.in_app_link(tenant, package)),
             dynamic=task.dynamic,
-            not_after=task.end_time,
+            not_after=_earliest(task.end_time, package.link_expires_at),
         )
         for task, package in in_priority_order(live)
     ]
+
+
+def _earliest(*moments: int | None) -> int | None:
+    given = [m for m in moments if m is not None]
+    return min(given) if given else None
 
 
 def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError, VersionConflict
+from chalicelib.domain.release_tasks import iso_time
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import (
@@ -65,6 +66,8 @@ def view(tenant: TenantId, package: UpgradePackage, tasks: list[UpgradeTask], *,
         data["storeUrl"] = package.store_url
     if package.distribution is Distribution.TESTFLIGHT:
         data["validDays"], data["testerLimit"] = package.valid_days, package.tester_limit
+        data["linkExpiresAt"] = iso_time(package.link_expires_at)
+        data["linkExpired"] = not package.offered(now)
     if package.distribution is Distribution.ENTERPRISE:
         data["bundleId"] = package.bundle_id
         data["icon"] = file_view(package.icon)

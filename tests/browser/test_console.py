@@ -15,7 +15,7 @@ from tests.browser.conftest import log_in, next_version
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ("upgrade", "h5", "config", "hotpatch", "targeting", "preview", "audit", "admin")
+PAGES = ("upgrade", "h5", "config", "hotpatch", "targeting", "preview", "reach", "audit", "admin")
 
 
 def open_package(page, version: str) -> None:
@@ -108,6 +108,9 @@ def test_the_task_form_offers_only_what_the_platform_allows(admin_page, stack_ap
     assert task_form.get_by_label("Release type").locator("option").all_text_contents() == ["Gray"]
     modes = task_form.get_by_label("Reminder").locator("option").all_text_contents()
     assert modes == ["Single reminder (202)", "Multiple reminders (204)"]  # TestFlight: no forced upgrade
+    expect(page.get_by_role("region", name=f"Package {version}")).to_contain_text(
+        re.compile(r"TestFlight link\s*valid until .+ \(90 days\), up to 100 testers")
+    )
 
 
 def test_a_viewer_sees_no_edit_buttons(viewer_page, stack_api):

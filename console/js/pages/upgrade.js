@@ -247,6 +247,9 @@ async function renderPackage(cell, packageId, ctx, refreshList) {
             "verification code": pkg.verificationRequired ? "required" : null,
             warnings: pkg.warnings && pkg.warnings.length ? pkg.warnings : null,
             download: pkg.downloadUrl,
+            "TestFlight link": pkg.distribution === "testFlight"
+              ? `${pkg.linkExpired ? "expired" : "valid"} until ${when(pkg.linkExpiresAt)} (${pkg.validDays} days), up to ${pkg.testerLimit} testers${pkg.linkExpired ? ": not offered to devices" : ""}`
+              : null,
             icon: pkg.icon ? `${pkg.icon.filename}, ${bytes(pkg.icon.size)}` : null,
             symbols: pkg.symbols ? `${pkg.symbols.filename}, ${bytes(pkg.symbols.size)}` : null,
           })),
