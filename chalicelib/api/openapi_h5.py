@@ -100,6 +100,7 @@ def _h5_id(params: dict[str, str]) -> str:
 def resource_out(tenant: TenantId, r: dict[str, Any]) -> dict[str, Any]:
     """One resource view → the ``NebulaResourceInfo`` object (types per §6)."""
     resource_type = RESOURCE_TYPE_CODES.get(str(r.get("resourceType") or "normal"), 1)
+    online = r.get("fallbackBaseUrl")
     return {
         "Id": p.id_out(r.get("id")),
         "H5Id": str(r.get("h5Id") or ""),
@@ -118,7 +119,7 @@ def resource_out(tenant: TenantId, r: dict[str, Any]) -> dict[str, Any]:
         "ExtraData": json.dumps({"resourceType": str(resource_type)}),
         "DownloadUrl": str(r.get("amrUrl") or ""),
         "DebugUrl": "",
-        "FallbackBaseUrl": "",
+        "FallbackBaseUrl": f"{online};{online}" if online else "",  # "<intranet>;<internet>": the CDN
         "FileSize": str(r.get("fileSize") if r.get("fileSize") is not None else ""),
         "Md5": str(r.get("md5") or ""),
         "Memo": str(r.get("h5JsonUrl") or ""),

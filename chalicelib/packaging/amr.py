@@ -758,3 +758,17 @@ def descriptor(
     if diff is not None:
         doc["diff"] = dict(diff)
     return doc
+
+
+def package_files(amr_fileobj: BinaryIO) -> Iterator[tuple[str, int, BinaryIO]]:
+    """``(path, size, stream)`` of each package file of an ``.amr`` this service built (``<h5Id>/...``,
+    in manifest order), each streamed from the (seekable) file; the signature files are skipped. For
+    serving a released global package online: the archive was verified when it was built, so it is
+    not re-verified here."""
+    with tarfile.open(fileobj=amr_fileobj, mode="r:") as archive:
+        for member in archive:
+            if not member.isfile() or member.name in (MANIFEST_NAME, SIGNATURE_NAME):
+                continue
+            stream = archive.extractfile(member)
+            assert stream is not None  # a regular file
+            yield member.name, member.size, stream

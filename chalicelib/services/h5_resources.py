@@ -50,11 +50,16 @@ MAX_PAGE_SIZE = 100
 # --- views -----------------------------------------------------------------------------------------
 
 
-def view(resource: H5Resource, *, tasks: Iterable[H5Task] = (), now: int = 0) -> dict[str, Any]:
-    """``tasks``: this version's tasks, which its ``releaseStatus`` is derived from (as at ``now``)."""
+def view(
+    tenant: TenantId, resource: H5Resource, *, tasks: Iterable[H5Task] = (), now: int = 0
+) -> dict[str, Any]:
+    """``tasks``: this version's tasks, which its ``releaseStatus`` is derived from (as at ``now``).
+    ``fallbackBaseUrl``: where a global package's files are online once released (guide
+    ``http://domain/appId_workspaceId/path``); None for normal packages."""
     from chalicelib.store import h5_files
 
     files = resource.files
+    global_ = resource.resource_type is ResourceType.GLOBAL
     return {
         "id": resource.id,
         "h5Id": resource.h5_id,
@@ -72,6 +77,7 @@ def view(resource: H5Resource, *, tasks: Iterable[H5Task] = (), now: int = 0) ->
         "repeatNebula": resource.repeat_nebula,
         "status": resource.status.value,
         "releaseStatus": release_status(tasks, now=now).value,
+        "fallbackBaseUrl": h5_files.cdn_url(h5_files.online_prefix(tenant)) if global_ else None,
         "failure": resource.failure,
         "uploadId": resource.upload_id,
         "amrUrl": h5_files.cdn_url(files.cdn_amr) if files else None,
@@ -93,9 +99,9 @@ def view(resource: H5Resource, *, tasks: Iterable[H5Task] = (), now: int = 0) ->
     }
 
 
-def _audit_view(resource: H5Resource) -> dict[str, Any]:
-    data = view(resource)
-    for key in ("amrUrl", "h5JsonUrl", "diff", "releaseStatus"):
+def _audit_view(tenant: TenantId, resource: H5Resource) -> dict[str, Any]:
+    data = view(tenant, resource)
+    for key in ("amrUrl", "h5JsonUrl", "diff", "releaseStatus", "fallbackBaseUrl"):
         data.pop(key)
     return data
 
@@ -199,11 +205,16 @@ def create(call: Call, tenant: TenantId, spec: Mapping[str, Any], *, filename: s
     upload_store.add(uow, record)
     uow.audit(
         audit.entry(
-            call, tenant, "h5.resource.create", "h5_resource", resource_id, after=_audit_view(resource)
+            call,
+            tenant,
+            "h5.resource.create",
+            "h5_resource",
+            resource_id,
+            after=_audit_view(tenant, resource),
         )
     )
     uow.commit()
-    return {**view(replace(resource, lock_version=1)), "upload": uploads.upload_token(call, record)}
+    return {**view(tenant, replace(resource, lock_version=1)), "upload": uploads.upload_token(call, record)}
 
 
 @uploads.processor(PACKAGE_PURPOSE)
@@ -251,7 +262,12 @@ def process_package(record: Any) -> dict[str, Any]:
         store.update_resource(uow, tenant, resource, ready)
         uow.audit(
             audit.entry(
-                call, tenant, "h5.resource.ready", "h5_resource", resource.id, after=_audit_view(ready)
+                call,
+                tenant,
+                "h5.resource.ready",
+                "h5_resource",
+                resource.id,
+                after=_audit_view(tenant, ready),
             )
         )
         uow.commit()
@@ -347,14 +363,19 @@ def create_ready(
         store.add_resource(uow, tenant, ready, replacing=_failed_same_version(tenant, parsed))
         uow.audit(
             audit.entry(
-                call, tenant, "h5.resource.create", "h5_resource", resource_id, after=_audit_view(ready)
+                call,
+                tenant,
+                "h5.resource.create",
+                "h5_resource",
+                resource_id,
+                after=_audit_view(tenant, ready),
             )
         )
         uow.commit()
     except BaseException:
         h5_files.discard(files)
         raise
-    return view(replace(ready, lock_version=1))
+    return view(tenant, replace(ready, lock_version=1))
 
 
 # --- the pipeline --------------------------------------------------------------------------------
@@ -506,7 +527,7 @@ def list_resources(
         tasks.setdefault(task.resource_id, []).append(task)
     return page_of(
         found,
-        lambda r: view(r, tasks=tasks.get(r.id, ()), now=call.epoch),
+        lambda r: view(tenant, r, tasks=tasks.get(r.id, ()), now=call.epoch),
         page=page,
         page_size=page_size,
     )
@@ -517,7 +538,7 @@ def get_resource(call: Call, tenant: TenantId, resource_id: str) -> dict[str, An
 
     audit.check(call, tenant, Permission.READ, action="h5.resource.read")
     tasks = [t for t in store.list_tasks(tenant) if t.resource_id == resource_id]
-    return view(store.get_resource(tenant, resource_id), tasks=tasks, now=call.epoch)
+    return view(tenant, store.get_resource(tenant, resource_id), tasks=tasks, now=call.epoch)
 
 
 def export(call: Call, tenant: TenantId, resource_id: str) -> dict[str, Any]:

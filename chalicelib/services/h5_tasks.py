@@ -19,7 +19,15 @@ from chalicelib.domain.errors import ValidationError, VersionConflict
 from chalicelib.domain.h5 import H5Resource, H5Task, new_task
 from chalicelib.domain.release_tasks import TaskState, iso_time
 from chalicelib.domain.tenancy import TenantId
-from chalicelib.services import audit, h5_resources, publishing, release_rules, release_status, whitelists
+from chalicelib.services import (
+    audit,
+    h5_online,
+    h5_resources,
+    publishing,
+    release_rules,
+    release_status,
+    whitelists,
+)
 from chalicelib.services.context import Call
 
 
@@ -71,6 +79,7 @@ def create_task(call: Call, tenant: TenantId, resource_id: str, data: Mapping[st
     task = replace(task, id=str(sequences.next_id(tenant)))
     assert resource.files is not None  # new_task refuses resources that are not ready
     h5_files.publish(resource.files)  # idempotent; brings back the files of a version that had ended
+    h5_online.publish(tenant, resource)  # a global package's files at its fallbackBaseUrl
     if resource.diff:
         h5_files.publish_diff(resource.diff["amrKey"], resource.diff["cdnKey"])
     updated = h5_resources.with_diff(tenant, resource)

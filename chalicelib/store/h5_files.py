@@ -6,6 +6,11 @@
 - While a version has live tasks, a copy is in the delivery bucket behind the CDN under an
   unguessable folder (``h5/<appId>/<workspaceId>/<h5Id>/<random>/``). Ending the last task of a version
   deletes that copy and invalidates the CDN paths, so an ended version can no longer be downloaded.
+- A released *global* package's files are also online, unpacked, at ``<appId>_<workspaceId>/<path>``
+  (the guide's ``http://domain/appId_workspaceId/path``), where normal packages' pages reference them
+  by absolute URL: a device without the offline package still loads the page. The server does not
+  version global resources (guide): the latest released version's files win at each path, and they
+  stay online when its tasks end, because pages keep referencing them.
 Bodies are streamed from/to local temporary files, never held whole in memory.
 """
 
@@ -22,6 +27,7 @@ from chalicelib.store.aws import client
 
 AMR_CACHE = "public, max-age=31536000, immutable"  # a version's bytes never change under its path
 H5JSON_CACHE = "public, max-age=60"
+ONLINE_CACHE = "public, max-age=300"  # a later global version replaces the file under the same path
 
 
 def artifact_prefix(tenant: TenantId, h5_id: str, resource_id: str) -> str:
@@ -34,6 +40,28 @@ def new_cdn_prefix(tenant: TenantId, h5_id: str) -> str:
 
 def cdn_url(key: str) -> str:
     return f"{settings().cdn_base_url}/{key}"
+
+
+def online_prefix(tenant: TenantId) -> str:
+    """Where a tenant's global H5 resources are online: ``<appId>_<workspaceId>/``."""
+    return f"{tenant.app_id}_{tenant.workspace_id}/"
+
+
+def put_online(key: str, body: IO[bytes]) -> None:
+    """One file of a global package online (streamed), typed by its name so browsers use it as is."""
+    import mimetypes
+
+    kind = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    client("s3").upload_fileobj(
+        body, settings().delivery_bucket, key, ExtraArgs={"ContentType": kind, "CacheControl": ONLINE_CACHE}
+    )
+
+
+def invalidate(keys: list[str]) -> None:
+    """Drop CDN copies of paths whose bytes changed (global resources reuse their paths)."""
+    from chalicelib.store import delivery
+
+    delivery.invalidate(keys)
 
 
 def put_package(files: PackageFiles, amr: IO[bytes], h5json: bytes) -> None:
