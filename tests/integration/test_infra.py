@@ -274,3 +274,47 @@ def test_deploy_publishes_the_console_with_its_api_base(aws, tmp_path):
     assert config["ContentType"] == "text/javascript"
     assert b'"apiBase": "https://mds.example.com"' in config["Body"].read()
     assert s3.head_object(Bucket="console-test", Key="index.html")["ContentType"] == "text/html"
+
+
+def test_the_upload_host_reaches_create_complete_on_fargate_behind_an_alb(aws: Any, tmp_path: Path) -> None:
+    """With ``UploadHostImage`` set: ECS Fargate service behind an HTTPS ALB (idle timeout 900 s, so a
+    300 MB form on a slow link is not cut), its task role limited to ``files/*`` and the master key."""
+    stack = "mds-upload"
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, zone in enumerate("ab")
+    ]
+    certificate = aws.client("acm").request_certificate(DomainName="upload.example.com")["CertificateArn"]
+    plain, _ = plain_cloudformation(TEMPLATE)
+    (tmp_path / "plain.json").write_text(json.dumps(plain))
+    cfn = aws.client("cloudformation")
+    url = deploy.upload(tmp_path / "plain.json", stack, aws)
+    deploy.deploy_stack(cfn, stack, url, {
+        "UploadHostImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mds-upload-host:1",
+        "UploadHostDomainName": "upload.example.com", "UploadHostCertificateArn": certificate,
+        "UploadHostVpcId": vpc, "UploadHostSubnetIds": ",".join(subnets),
+    })  # fmt: skip
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    created = {
+        r["LogicalResourceId"]: r for r in cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    }
+    assert {"UploadHostService", "UploadHostBalancer", "UploadHostListener", "UploadHostTask"} <= set(created)
+
+    elb = aws.client("elbv2")
+    balancer = created["UploadHostBalancer"]["PhysicalResourceId"]
+    # (moto's CloudFormation does not apply LoadBalancerAttributes: the declared idle timeout is checked)
+    declared = TEMPLATE["Resources"]["UploadHostBalancer"]["Properties"]["LoadBalancerAttributes"]
+    assert {"Key": "idle_timeout.timeout_seconds", "Value": "900"} in declared
+    [listener] = elb.describe_listeners(LoadBalancerArn=balancer)["Listeners"]
+    assert (listener["Protocol"], listener["Port"]) == ("HTTPS", 443)
+    task = aws.client("ecs").describe_task_definition(
+        taskDefinition=created["UploadHostTask"]["PhysicalResourceId"]
+    )["taskDefinition"]
+    [container] = task["containerDefinitions"]
+    assert container["command"][:3] == ["python", "-m", "mds.upload_host"]
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert env["MDS_FILE_UPLOAD_HOST"] == "https://upload.example.com" and env["MDS_STACK"] == stack
