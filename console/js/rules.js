@@ -10,6 +10,10 @@ const OPERATIONS = [["1", "is one of"], ["2", "is none of"], ["3", "in range"], 
 
 const rangeText = (r) => (typeof r === "string" ? r : `${r.min ?? ""}-${r.max ?? ""}`);
 
+// The API keeps rule values no release rule defines, and says so (guide §8): " Warning: rules[0]…".
+export const warningText = (answer) =>
+  (answer.warnings || []).length ? ` Warning: ${answer.warnings.map((w) => `${w.field}: ${w.message}`).join("; ")}` : "";
+
 const PLATFORMS = { android: "Android", ios: "iOS", all: "all platforms" };
 
 // `initial`: rules in their JSON form, to edit existing ones. `label`: the group's legend.

@@ -61,6 +61,7 @@ def test_upload_an_h5_zip_and_watch_it_become_ready(admin_page, h5_configured, t
     app = page.get_by_role("region", name="H5 app 87654321")
     row = app.get_by_role("row").filter(has_text="1.0.0.1")
     expect(row).to_contain_text("ready")
+    expect(row).to_contain_text("not released")  # the derived release status
 
     row.get_by_role("button", name="Tasks of version 1.0.0.1").click()
     page.get_by_role("button", name="New H5 task").click()
@@ -70,6 +71,7 @@ def test_upload_an_h5_zip_and_watch_it_become_ready(admin_page, h5_configured, t
     task.get_by_role("button", name="Create task").click()
     tasks = page.get_by_role("region", name="Tasks of version 1.0.0.1")
     expect(tasks.get_by_role("cell", name="Running")).to_be_visible()
+    expect(row).to_contain_text("official releasing")
 
     row.get_by_role("button", name="Export version 1.0.0.1").click()
     amr = row.get_by_role("link", name=".amr")

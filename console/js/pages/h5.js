@@ -6,7 +6,7 @@ import {
   postToS3, progressBar, select, showError, sleep, table, textarea, waitForUpload, when,
   inWorkspaceZone,
 } from "../ui.js";
-import { rulesEditor } from "../rules.js";
+import { rulesEditor, warningText } from "../rules.js";
 
 const STATUS = { uploading: ["uploading", ""], processing: ["processing", "warn"], ready: ["ready", "ok"], failed: ["failed", "error"] };
 // Derived from the version's tasks (like an upgrade package's status).
@@ -189,7 +189,7 @@ async function renderVersions(box, tasks, app, ctx) {
       { label: "Release", cell: (r) => statusBadge(RELEASE_STATUS, r.releaseStatus) },
       { label: "Package", cell: (r) => (r.fileSize ? bytes(r.fileSize) : "—") },
       { label: "Actions", cell: (r) => (r.status === "ready" ? [
-        h("button", { type: "button", "aria-label": `Tasks of version ${r.version}`, onclick: () => showTasks(tasks, r, ctx) }, "Tasks"),
+        h("button", { type: "button", "aria-label": `Tasks of version ${r.version}`, onclick: () => showTasks(tasks, r, ctx, () => renderVersions(box, tasks, app, ctx)) }, "Tasks"),
         h("button", { type: "button", "aria-label": `Export version ${r.version}`, onclick: (e) => exportLinks(e.target, r, ctx) }, "Export"),
       ] : "—") },
     ],
@@ -280,10 +280,11 @@ function versionForm(app, ctx, area, done) {
   return el;
 }
 
-async function showTasks(box, resource, ctx) {
+// `changed`: re-render the versions, whose release status follows from their tasks.
+async function showTasks(box, resource, ctx, changed) {
   const { tasks } = await api.get(`${ctx.ws}/h5/resources/${resource.id}/tasks`);
   const area = h("div");
-  const reload = () => showTasks(box, resource, ctx);
+  const reload = () => Promise.all([showTasks(box, resource, ctx, changed), changed()]);
   clear(box, h("section", { "aria-label": `Tasks of version ${resource.version}` },
     h("h3", {}, `Release tasks of ${resource.version}`),
     ctx.canEdit ? h("button", { type: "button", class: "primary", onclick: () => clear(area, taskForm(resource, ctx, area, reload)) }, "New H5 task") : null,
@@ -353,7 +354,9 @@ function taskForm(resource, ctx, area, done) {
         else if (rules.read().length) values.rules = rules.read();
         await busy(submit, (async () => {
           try {
-            await api.post(`${ctx.ws}/h5/resources/${resource.id}/tasks`, values);
+            const task = await api.post(`${ctx.ws}/h5/resources/${resource.id}/tasks`, values);
+            const warned = warningText(task);
+            if (warned) ctx.notice(`Task ${task.taskId} created.${warned}`);
             clear(area);
             done();
           } catch (error) {

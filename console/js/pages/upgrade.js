@@ -6,7 +6,7 @@ import {
   progressBar, select, showError, table, textarea, waitForUpload, when,
   inWorkspaceZone,
 } from "../ui.js";
-import { rulesEditor } from "../rules.js";
+import { rulesEditor, warningText } from "../rules.js";
 
 const PACKAGE_STATUS = {
   toBeReleased: ["To be released", ""],
@@ -442,10 +442,6 @@ function taskForm(pkg, ctx, area, done) {
   sync();
   return el;
 }
-
-// The API keeps rule values no release rule defines, and says so (guide §8).
-const warningText = (answer) =>
-  (answer.warnings || []).length ? ` Warning: ${answer.warnings.map((w) => `${w.field}: ${w.message}`).join("; ")}` : "";
 
 // ---------------------------------------------------------------- edit a released task (guide §4.3)
 
