@@ -552,6 +552,30 @@ def new_task(
     return task
 
 
+def check_tester_limit(package: UpgradePackage, whitelist_sizes: Sequence[int | None]) -> None:
+    """A TestFlight whitelist task may reach at most the link's ``testerLimit`` users: the sizes of its
+    whitelists (None: a regex list, which has no bounded size) must add up to no more.
+
+    Raises:
+        ValidationError: naming ``whitelistIds[i]`` (a regex list) or ``whitelistIds`` (too many users).
+    """
+    if package.distribution is not Distribution.TESTFLIGHT or not whitelist_sizes:
+        return
+    limit = package.tester_limit or 0
+    for i, size in enumerate(whitelist_sizes):
+        if size is None:
+            raise ValidationError(
+                f"whitelistIds[{i}]",
+                f"a regex whitelist has no bounded size; TestFlight admits {limit} testers",
+            )
+    total = sum(s for s in whitelist_sizes if s is not None)
+    if total > limit:
+        raise ValidationError(
+            "whitelistIds",
+            f"the whitelists hold {total} users, more than the TestFlight tester limit ({limit})",
+        )
+
+
 def _label(kind: Distribution) -> str:
     return {Distribution.TESTFLIGHT: "TestFlight", Distribution.ENTERPRISE: "Enterprise"}.get(
         kind, kind.value

@@ -16,7 +16,7 @@ from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import ValidationError, VersionConflict
 from chalicelib.domain.release_tasks import iso_time
 from chalicelib.domain.tenancy import TenantId
-from chalicelib.domain.upgrade import TaskInput, UpgradeTask, new_task
+from chalicelib.domain.upgrade import TaskInput, UpgradePackage, UpgradeTask, check_tester_limit, new_task
 from chalicelib.domain.upgrade_edits import modify_task
 from chalicelib.services import audit, publishing, release_rules, release_status, whitelists
 from chalicelib.services.context import Call
@@ -64,6 +64,7 @@ def create(call: Call, tenant: TenantId, package_id: str, data: TaskInput) -> di
     )
     task = new_task(package, data, task_id="0", live_tasks=live, now=now, at=call.at, by=call.actor)
     whitelists.check_exist(tenant, task.target.whitelist_ids)
+    _check_testers(tenant, package, task)
     task = replace(task, id=str(sequences.next_id(tenant)))
     uow = UnitOfWork()
     upgrade_tasks.add(uow, tenant, task)
@@ -75,6 +76,15 @@ def create(call: Call, tenant: TenantId, package_id: str, data: TaskInput) -> di
     publishing.changed(tenant, "upgrade", (package.platform,))
     answer = view(replace(task, lock_version=1), now=now, claimed=0 if task.dynamic else None)
     return {**answer, "warnings": release_rules.warnings_for(tenant, task.target)}
+
+
+def _check_testers(tenant: TenantId, package: UpgradePackage, task: UpgradeTask) -> None:
+    from chalicelib.domain.whitelists import WhitelistKind
+    from chalicelib.store import whitelists as lists
+
+    if task.target.whitelist_ids and package.tester_limit is not None:
+        found = [lists.get(tenant, w) for w in task.target.whitelist_ids]
+        check_tester_limit(package, [None if w.kind is WhitelistKind.REGEX else w.count for w in found])
 
 
 def get(call: Call, tenant: TenantId, task_id: str) -> dict[str, Any]:
@@ -126,6 +136,7 @@ def modify(
     claimed = quota.claimed(tenant, task_id) if before.dynamic else 0
     after = modify_task(before, package, changes, claimed=claimed, now=now, at=call.at)
     whitelists.check_exist(tenant, after.target.whitelist_ids)
+    _check_testers(tenant, package, after)
     uow = UnitOfWork()
     upgrade_tasks.update(uow, tenant, before, after)
     if after.dynamic and (after.users_count, after.end_time) != (before.users_count, before.end_time):

@@ -95,3 +95,24 @@ def test_a_time_window_admits_at_most_the_tester_limit(admin, demo):
         "PATCH", ws_path(demo, f"/upgrade/tasks/{created.body['taskId']}"), {"usersCount": 50}
     )
     assert grown.status == 400 and grown.body["field"] == "usersCount"
+
+
+def test_whitelists_may_hold_at_most_the_tester_limit(admin, demo):
+    package = _package(admin, demo, testers=3)
+    path = ws_path(demo, f"/upgrade/packages/{package['packageId']}/tasks")
+    three, two = _whitelist(admin, demo, "three", "a,b,c"), _whitelist(admin, demo, "two", "d,e")
+    regex = admin.post(
+        ws_path(demo, "/whitelists"), {"name": "staff", "type": "regex", "patterns": [r"staff_\d+"]}
+    )
+    gray = {"type": "gray", "grayModel": "whitelist", "mode": "single"}
+    too_many = admin.post(path, {**gray, "whitelistIds": [three, two]})
+    assert too_many.status == 400 and too_many.body["field"] == "whitelistIds"
+    assert "hold 5 users, more than the TestFlight tester limit (3)" in too_many.body["message"]
+    unbounded = admin.post(path, {**gray, "whitelistIds": [three, regex.body["whitelistId"]]})
+    assert unbounded.status == 400 and unbounded.body["field"] == "whitelistIds[1]"
+    created = admin.post(path, {**gray, "whitelistIds": [three]})
+    assert created.status == 201, created.body
+    widened = admin.request(
+        "PATCH", ws_path(demo, f"/upgrade/tasks/{created.body['taskId']}"), {"whitelistIds": [three, two]}
+    )
+    assert widened.status == 400 and widened.body["field"] == "whitelistIds"
