@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError
+from chalicelib.domain.rollouts import Guardrail as ReleaseGuardrail
 from chalicelib.domain.targeting import Platform, Target, parse_target
 from chalicelib.domain.upgrade import ReleaseType, TaskState, check_text
 from chalicelib.domain.versions import Version, VersionRange
@@ -216,18 +217,12 @@ def target_range(version: Version) -> VersionRange:
 
 
 @dataclass(frozen=True)
-class Guardrail:
-    """Pause the release once ``failed / reports >= failure_percent %`` with ``reports >= min_reports``."""
-
-    failure_percent: int
-    min_reports: int = DEFAULT_MIN_REPORTS
-
-    def tripped(self, applied: int, failed: int) -> bool:
-        total = applied + failed
-        return total >= self.min_reports and failed * 100 >= self.failure_percent * total
+class Guardrail(ReleaseGuardrail):
+    """The guardrail rule of every release (``domain.rollouts.Guardrail``), fed by apply reports (one
+    per device and patch); hotpatch's wire form names the minimum ``minReports``."""
 
     def to_json(self) -> dict[str, int]:
-        return {"failurePercent": self.failure_percent, "minReports": self.min_reports}
+        return {"failurePercent": self.failure_percent, "minReports": self.min_devices}
 
     @classmethod
     def parse(cls, value: object) -> Guardrail | None:

@@ -45,19 +45,26 @@ class Step:
 
 @dataclass(frozen=True)
 class Guardrail:
+    """The one guardrail rule of every product: stop once at least ``min_devices`` have finished
+    (succeeded or failed) and the failed share is at least ``failure_percent``."""
+
     failure_percent: int  # 1..100
     min_devices: int
 
-    def tripped(self, funnel: Mapping[str, int]) -> str | None:
-        """Why the guardrail stops the rollout, or None. ``funnel`` is ``domain.events.reach``'s."""
-        failed = funnel.get("installFailed", 0) + funnel.get("downloadFailed", 0)
-        finished = funnel.get("installed", 0) + failed
+    def verdict(self, succeeded: int, failed: int, *, unit: str = "devices") -> str | None:
+        """Why the guardrail stops the release, or None."""
+        finished = succeeded + failed
         if finished < self.min_devices or failed * 100 < self.failure_percent * finished:
             return None
         return (
-            f"guardrail: {failed} of {finished} devices failed ({failed * 100 // finished}%), "
-            f"threshold {self.failure_percent}% after {self.min_devices} devices"
+            f"guardrail: {failed} of {finished} {unit} failed ({failed * 100 // finished}%), "
+            f"threshold {self.failure_percent}% after {self.min_devices} {unit}"
         )
+
+    def tripped(self, funnel: Mapping[str, int]) -> str | None:
+        """The verdict on a release's reach (``domain.events.reach`` funnel): installs vs failures."""
+        failed = funnel.get("installFailed", 0) + funnel.get("downloadFailed", 0)
+        return self.verdict(funnel.get("installed", 0), failed)
 
     def to_json(self) -> dict[str, Any]:
         return {"failurePercent": self.failure_percent, "minDevices": self.min_devices}

@@ -135,13 +135,10 @@ def guard(tenant: TenantId, release_id: str) -> bool:
         if release.guardrail is None or not release.is_running():
             return False, None
         applied, failed = store.counts(tenant, f"release#{release_id}")
-        if not release.guardrail.tripped(applied, failed):
+        why = release.guardrail.verdict(applied, failed, unit="reports")
+        if why is None:
             return False, None
         total = applied + failed
-        why = (
-            f"guardrail: {failed} of {total} reports failed ({failed * 100 // total}%), "
-            f"threshold {release.guardrail.failure_percent}% after {release.guardrail.min_reports} reports"
-        )
         call = Call(principal=SYSTEM, request_id=f"guardrail-{release_id}-{total}")
         after = release.pause(at=call.at, reason=why)
         uow = UnitOfWork()

@@ -66,6 +66,30 @@ def report(context: dict[str, Any], *, now: int | None = None) -> dict[str, Any]
         )
     except store.AlreadyCounted:
         return {"counted": False, "paused": False}
+    if release is not None:
+        _count_reach(tenant, release.id, patch, device_id, parsed, now)
     guarded = release is not None and release.guardrail is not None and release.is_running()
     paused = hotpatch_releases.guard(tenant, release.id) if guarded and release is not None else False
     return {"counted": True, "paused": paused}
+
+
+def _count_reach(
+    tenant: TenantId, release_id: str, patch: Any, device_id: str, report: Any, now: int
+) -> None:
+    """The same outcome as a device-events fact, so a hotpatch release's reach (``mds stats``) and the
+    release guardrails read one source (docs/events.md)."""
+    from chalicelib.domain.events import Fact, Release, Stage, device_hash
+    from chalicelib.domain.hotpatch import Outcome
+    from chalicelib.store import metrics
+
+    failed = report.outcome is Outcome.FAILED
+    fact = Fact(
+        release=Release("hotpatch", release_id),
+        stage=Stage.INSTALL_FAILED if failed else Stage.INSTALLED,
+        detail=(report.reason or "unknown").replace("#", " ")[:200] if failed else "",
+        day=datetime.fromtimestamp(now, UTC).date().isoformat(),
+        platform=patch.platform,
+        client_version=patch.app_version.canonical,
+        device_hash=device_hash(tenant.key, device_id),
+    )
+    metrics.count_facts(tenant, [fact])

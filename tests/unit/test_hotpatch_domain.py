@@ -161,14 +161,14 @@ def test_the_rollback_directive_lists_the_revoked_patches_of_one_app_version():
     [(18, 1, False), (19, 1, True), (0, 19, False), (100, 4, False), (95, 5, True), (0, 20, True)],
 )
 def test_guardrail_5_percent_after_20_reports(applied, failed, tripped):
-    assert Guardrail(5, 20).tripped(applied, failed) is tripped
+    assert (Guardrail(5, 20).verdict(applied, failed) is not None) is tripped
 
 
 @given(st.integers(0, 500), st.integers(0, 500), st.integers(1, 100), st.integers(1, 200))
 def test_guardrail_is_monotonic_in_failures(applied, failed, percent, minimum):
     g = Guardrail(percent, minimum)
-    if g.tripped(applied, failed):
-        assert g.tripped(applied, failed + 1)
+    if g.verdict(applied, failed):
+        assert g.verdict(applied, failed + 1)
 
 
 @pytest.mark.parametrize(
