@@ -9,6 +9,7 @@ const PAGES = [
   { route: "hotpatch", title: "Hotpatch", load: () => import("./pages/hotpatch.js") },
   { route: "targeting", title: "Whitelists & rules", load: () => import("./pages/targeting.js") },
   { route: "preview", title: "Delivery preview", load: () => import("./pages/preview.js") },
+  { route: "reach", title: "Reach & rollouts", load: () => import("./pages/reach.js") },
   { route: "audit", title: "Audit log", load: () => import("./pages/audit.js") },
   { route: "admin", title: "Administration", load: () => import("./pages/admin.js") },
 ];
