@@ -18,8 +18,8 @@ import pytest
 from mds.local.runner import READY_PREFIX
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_SECONDS = 60
-STOP_TIMEOUT_SECONDS = 30
+READY_TIMEOUT_SECONDS = 240  # how long a broken stack takes to fail; a working one is used as soon as it is ready
+STOP_TIMEOUT_SECONDS = 120
 
 
 def free_port() -> int:
