@@ -74,14 +74,18 @@ class Version:
     def parse_reported(cls, text: object, field_name: str = "clientVersion") -> Version:
         """A client version as a device reports it: ``parse`` after dropping a leading ``v``/``V``
         before a digit and everything from the first ``-`` or ``+`` (SemVer pre-release and build
-        tails), so ``v10.2``, ``10.2.0-beta`` and ``10.2.0+build5`` read as ``10.2``/``10.2.0``.
+        tails), so ``v10.2``, ``10.2.0-beta`` and ``10.2.0+build5`` read as ``10.2``/``10.2.0``. What is
+        left must start with an ASCII digit.
 
         Raises:
             ValidationError: naming ``field_name``, if what is left is not a version.
         """
         if not isinstance(text, str):
             raise ValidationError(field_name, "must be a version string, e.g. 10.1.32")
-        return cls.parse(undecorated(text), field_name)
+        bare = undecorated(text)
+        if bare[:1] not in _ASCII_DIGITS:  # "not-a-version!" must not read as version "not"
+            raise ValidationError(field_name, "must start with a digit, e.g. 10.1.32")
+        return cls.parse(bare, field_name)
 
     @classmethod
     def parse_lenient(cls, text: object) -> Version | None:
@@ -151,6 +155,9 @@ def _drop_v(text: str) -> str:
 
 
 _TAIL = re.compile(r"[-+]")
+
+
+_ASCII_DIGITS = tuple("0123456789")
 
 
 def undecorated(text: str) -> str:

@@ -206,6 +206,8 @@ def versions_group() -> dict[str, Any]:
         "+5",
         "10..2-beta",
         "4.0",
+        "not-a-version!",
+        "beta",
     ]
     lenient = ["12.1", "12.0 beta 2", "8.1.0_r3", "R", "", "v12.1", "12.0-beta", "v", "١٢", "10.0.19045.3803"]
     pairs = [

@@ -33,10 +33,13 @@ export class Version {
     return parsed;
   }
 
-  /** The client version a device reports: a leading `v` and a `-pre-release` / `+build` tail dropped. */
+  /** The client version a device reports: a leading `v` and a `-pre-release` / `+build` tail dropped;
+   *  what is left must start with an ASCII digit. */
   static parseReported(text: unknown, field = "clientVersion"): Version {
     if (typeof text !== "string") throw validation(field, "must be a version string, e.g. 10.1.32");
-    return Version.parse(undecorated(text), field);
+    const bare = undecorated(text);
+    if (!/^[0-9]/.test(bare)) throw validation(field, "must start with a digit, e.g. 10.1.32");
+    return Version.parse(bare, field);
   }
 
   /** An OS version: the exact parse, else its leading `digits(.digits)*`, else null (unknown). */

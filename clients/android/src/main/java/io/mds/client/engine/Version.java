@@ -40,7 +40,11 @@ public final class Version implements Comparable<Version> {
     /** The client version a device reports: a leading {@code v} and a {@code -pre} / {@code +build} tail dropped. */
     public static Version parseReported(String text, String field) throws MdsException {
         if (text == null) throw MdsException.validation(field, "must be a version string, e.g. 10.1.32");
-        return parse(undecorated(text), field);
+        String bare = undecorated(text);
+        if (bare.isEmpty() || bare.charAt(0) < '0' || bare.charAt(0) > '9') {
+            throw MdsException.validation(field, "must start with a digit, e.g. 10.1.32");
+        }
+        return parse(bare, field);
     }
 
     /** An OS version: the exact parse, else its leading {@code digits(.digits)*}, else null (unknown). */
