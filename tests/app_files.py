@@ -70,15 +70,21 @@ def binary_manifest(
     return struct.pack("<HHI", 0x0003, 8, 8 + len(body)) + body
 
 
+FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def _put(z: zipfile.ZipFile, name: str, data: bytes | str) -> None:
+    """A member with a fixed timestamp: the same inputs make the same bytes (tests compare digests)."""
+    z.writestr(zipfile.ZipInfo(name, date_time=FIXED_TIME), data, compress_type=zipfile.ZIP_DEFLATED)
+
+
 def apk(version_name: str | None = "5.0.1.2", *, manifest: bytes | None = None, **kwargs: object) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         if manifest is not False:
-            z.writestr(
-                "AndroidManifest.xml", manifest or binary_manifest(version_name=version_name, **kwargs)
-            )
-        z.writestr("classes.dex", b"dex\n035\x00" + b"\x00" * 64)
-        z.writestr("resources.arsc", b"\x02\x00\x0c\x00" + b"\x00" * 32)
+            _put(z, "AndroidManifest.xml", manifest or binary_manifest(version_name=version_name, **kwargs))
+        _put(z, "classes.dex", b"dex\n035\x00" + b"\x00" * 64)
+        _put(z, "resources.arsc", b"\x02\x00\x0c\x00" + b"\x00" * 32)
     return buffer.getvalue()
 
 
@@ -86,7 +92,7 @@ def zip_of(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in files.items():
-            z.writestr(name, data)
+            _put(z, name, data)
     return buffer.getvalue()
 
 
