@@ -1,6 +1,6 @@
 """The Android SDK (clients/android, Java) on the JVM against the running local stack: PRODUCT.md stories 1
 (upgrade priority), 4 (H5 release), 7 (config) and 8 (hotpatch rollback) through the Java SDK, and the
-agreement run — 500 random devices against a random release set, where the Java SDK's answers must equal
+agreement run — 250 random devices against a random release set, where the Java SDK's answers must equal
 the Python reference client's and the dynamic check API's. The SDK is driven by its test driver
 (io.mds.client.DeviceServer, JSON lines); each story seeds its own workspace through the CLI."""
 
@@ -228,11 +228,11 @@ def test_story_8_hotpatch_rollback(workspace, phones):
         assert replayed == p1
 
 
-def test_agreement_of_500_random_devices(workspace, phones):
+def test_agreement_of_250_random_devices(workspace, phones):
     rng = random.Random(20261204)
     ws = workspace
     seed_random_releases(ws, rng)
-    devices = [random_device(rng, n) for n in range(500)]
+    devices = [random_device(rng, n) for n in range(250)]
     disagreements = agreement(ws, phones(), devices)
     assert disagreements == [], f"{len(disagreements)} disagreements, first: {disagreements[:1]}"
     assert len(result_statuses(ws, devices[:100])) >= 2  # the release set really splits the devices

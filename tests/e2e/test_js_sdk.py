@@ -212,11 +212,11 @@ def test_story_8_hotpatch_rollback(workspace):
     phones.close()
 
 
-def test_agreement_of_500_random_devices(workspace):
+def test_agreement_of_250_random_devices(workspace):
     rng = random.Random(20261203)
     ws = workspace
     seed_random_releases(ws, rng)
-    devices = [random_device(rng, n) for n in range(500)]
+    devices = [random_device(rng, n) for n in range(250)]
     phones = NodePhones(ws)
     disagreements = agreement(ws, phones, devices)
     phones.close()

@@ -50,7 +50,7 @@ def stack(moto_url):
     return ensure_resources(moto_url, stack=STACK, region=REGION)
 
 
-def wait_for(predicate, timeout=10.0):
+def wait_for(predicate, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
