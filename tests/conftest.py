@@ -18,6 +18,11 @@ STACK = "mds-test"
 settings.register_profile("mds", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("mds")
 
+# moto's in-process DynamoDB backs a transaction up per item, as the local stack's does, not per table
+from mds.local import moto_transactions  # noqa: E402
+
+moto_transactions.install()
+
 
 def pytest_addoption(parser):
     parser.addoption("--skip-slow", action="store_true", help="skip tests marked slow or e2e")

@@ -1,0 +1,89 @@
+"""moto's DynamoDB transactions at the cost of the items they touch, not of the whole table.
+
+moto 5.2 backs up a TransactWriteItems by deep-copying every table the transaction names, once per
+action, to restore it if the transaction is cancelled: the cost grows with the table, so on the local
+stack one transaction of the reach counters took 0.4 s once a few thousand facts were stored, and
+every UnitOfWork commit of the suite paid for the size of its table.
+
+``install()`` keeps moto's own transaction logic (its validation, condition checks, error shapes)
+and changes only the backup: the items the actions name are copied before the transaction and put
+back if it fails. Deep-copying a Table in moto's DynamoDB module becomes a no-op, so moto's own
+restore assigns each table to itself. Used by the local stack and by the tests' in-process moto;
+``tests/integration/test_moto_transactions.py`` checks that both backups leave the same state.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import types
+from typing import Any
+
+from moto.dynamodb import models
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
+
+ORIGINAL = models.DynamoDBBackend.transact_write_items
+_Key = tuple[str, DynamoType, DynamoType | None]
+
+
+def _deepcopy_but_tables(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _touched(backend: Any, transact_items: list[dict[str, Any]]) -> dict[_Key, Item | None]:
+    """A copy of every item the actions name, as it is now (None: absent)."""
+    before: dict[_Key, Item | None] = {}
+    for action in transact_items:
+        for op in action.values():
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            key = (op.get("Key") or op.get("Item") or {}) if table is not None else {}
+            if table is None or table.hash_key_attr not in key:
+                continue  # moto refuses the action itself; nothing of it is written
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+            if table.range_key_attr and range_value is None:
+                continue
+            found = table.items.get(hash_value)
+            if range_value is not None:
+                found = found.get(range_value) if isinstance(found, dict) else None
+            before[(table.name, hash_value, range_value)] = copy.deepcopy(found)
+    return before
+
+
+def _restore(backend: Any, before: dict[_Key, Item | None]) -> None:
+    for (name, hash_value, range_value), item in before.items():
+        table = backend.tables[name]
+        if range_value is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+        elif item is None:
+            table.items.get(hash_value, {}).pop(range_value, None)
+        else:
+            table.items[hash_value][range_value] = item
+
+
+@functools.wraps(ORIGINAL)
+def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    before = _touched(self, transact_items)
+    try:
+        ORIGINAL(self, transact_items)
+    except Exception:
+        _restore(self, before)
+        raise
+
+
+def install() -> None:
+    """Idempotent."""
+    if models.DynamoDBBackend.transact_write_items is transact_write_items:
+        return
+    models.copy = types.SimpleNamespace(deepcopy=_deepcopy_but_tables)  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """moto as it ships (for the equivalence test)."""
+    models.copy = copy  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
