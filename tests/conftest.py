@@ -19,9 +19,9 @@ settings.register_profile("mds", deadline=None, suppress_health_check=[HealthChe
 settings.load_profile("mds")
 
 # moto's in-process DynamoDB backs a transaction up per item, as the local stack's does, not per table
-from mds.local import moto_transactions  # noqa: E402
+from mds.local import moto_speedups  # noqa: E402
 
-moto_transactions.install()
+moto_speedups.install()
 
 
 def pytest_addoption(parser):

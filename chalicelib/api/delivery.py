@@ -57,6 +57,22 @@ def get_rollout(request: ApiRequest, release: str) -> dict[str, Any]:
     return rollouts.get_plan(request.caller, request.tenant, release)
 
 
+@endpoint(delivery, WORKSPACE + "/rollouts/{release}/resume", methods=["POST"])
+def resume_rollout(request: ApiRequest, release: str) -> dict[str, Any]:
+    """Go on with a paused plan at its step (the release is resumed too)."""
+    from chalicelib.services import rollouts
+
+    return rollouts.resume(request.caller, request.tenant, release)
+
+
+@endpoint(delivery, WORKSPACE + "/rollouts/{release}/rollback", methods=["POST"])
+def rollback_rollout(request: ApiRequest, release: str) -> dict[str, Any]:
+    """End the release: devices go back to what they had before it."""
+    from chalicelib.services import rollouts
+
+    return rollouts.rollback(request.caller, request.tenant, release)
+
+
 @endpoint(delivery, WORKSPACE + "/rollouts/{release}", methods=["DELETE"])
 def remove_rollout(request: ApiRequest, release: str) -> None:
     from chalicelib.services import rollouts

@@ -32,6 +32,7 @@ class PlanState(enum.StrEnum):
     RUNNING = "running"  # ramping: the scheduler moves to the next step once this one has baked
     PAUSED = "paused"  # stopped by a guardrail or by hand; the release was paused too
     DONE = "done"  # the last step (100 %) is reached: the plan no longer narrows the release
+    ROLLED_BACK = "rolledBack"  # the release was ended: devices are back to what they had before it
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,12 @@ class RolloutPlan:
         if self.state is not PlanState.PAUSED:
             raise Conflict(f"the rollout of {self.release.ref} is {self.state.value}, not paused")
         return replace(self, state=PlanState.RUNNING, reason=None, step_started_at=now)
+
+    def rolled_back(self, reason: str) -> RolloutPlan:
+        """The plan once its release is ended by a rollback (from running or paused)."""
+        if self.state not in (PlanState.RUNNING, PlanState.PAUSED):
+            raise Conflict(f"the rollout of {self.release.ref} is {self.state.value}: nothing to roll back")
+        return replace(self, state=PlanState.ROLLED_BACK, reason=reason)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -45,8 +45,9 @@ def on_device_events(event: Any) -> None:
     redelivered message (a failed earlier try, or SQS's at-least-once) changes nothing."""
     from chalicelib.services import device_events
 
-    counted = sum(device_events.ingest(message.body) for message in event)
-    log(logging.INFO, "device events", messages=len(list(event)), newFacts=counted)
+    bodies = [message.body for message in event]
+    counted = device_events.ingest(bodies)
+    log(logging.INFO, "device events", messages=len(bodies), newFacts=counted)
 
 
 def housekeeping(event: Any) -> None:

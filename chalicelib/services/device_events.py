@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.events import Release, parse_batch
+from chalicelib.domain.events import Fact, Release, Stage, parse_batch
 from chalicelib.domain.events import reach as funnel
 from chalicelib.domain.rate_limits import RateLimit
 from chalicelib.domain.tenancy import TenantId
@@ -48,19 +49,27 @@ def accept(body: dict[str, Any], *, now: float | None = None) -> dict[str, Any]:
     return {"accepted": len(batch.facts)}
 
 
-def ingest(message_body: str) -> int:
-    """Count the facts of one queued batch; a redelivered message counts nothing again. Returns new facts."""
+def ingest(message_bodies: Iterable[str]) -> int:
+    """Count the facts of queued batches (one SQS delivery); a redelivered message counts nothing
+    again. Facts of all the batches share transactions, and each release with new installs or
+    failures is re-checked by its guardrail once. Returns how many facts were new."""
     from chalicelib.services import rollouts
     from chalicelib.store import metrics
 
-    message = json.loads(message_body)
-    body = message["batch"]
-    tenant = _tenant(body)
-    batch = parse_batch(body, tenant_key=tenant.key, now=message["receivedAt"])
-    counted = metrics.count_facts(tenant, batch.facts)
-    if counted:
-        for release in {f.release for f in batch.facts if f.stage.is_failure or f.stage.value == "installed"}:
-            rollouts.guard(tenant, release)  # a release with a guardrail re-checks it
+    facts: dict[TenantId, list[Fact]] = {}
+    for body in message_bodies:
+        message = json.loads(body)
+        tenant = _tenant(message["batch"])
+        batch = parse_batch(message["batch"], tenant_key=tenant.key, now=message["receivedAt"])
+        facts.setdefault(tenant, []).extend(batch.facts)
+    counted = 0
+    for tenant, tenant_facts in facts.items():
+        new = metrics.count_facts(tenant, tenant_facts)
+        counted += new
+        if new:
+            guarded = {f.release for f in tenant_facts if f.stage.is_failure or f.stage is Stage.INSTALLED}
+            for release in sorted(guarded, key=lambda r: r.ref):
+                rollouts.guard(tenant, release)  # a release with a guardrail re-checks it
     return counted
 
 

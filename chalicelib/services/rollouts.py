@@ -2,6 +2,8 @@
 device events stop it (``domain.rollouts``; docs/events.md "Rollouts").
 
 - ``set_plan`` / ``get_plan`` / ``remove_plan``: the console and API (release managers).
+- ``resume``: go on with a paused plan (and its release); ``rollback``: end the release, so devices go
+  back to what they had before it, and mark the plan rolled back.
 - ``narrowed``: what the publisher applies to each product's candidates (``services.products``).
 - ``advance``: the scheduler, every minute: steps whose bake time has passed move on.
 - ``guard``: after device events are counted, a tripped guardrail pauses the release (through the
@@ -18,8 +20,9 @@ from typing import Any
 
 from chalicelib.domain.access import Permission, Principal, PrincipalKind, Role
 from chalicelib.domain.delivery import Candidate
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.events import Release
+from chalicelib.domain.release_tasks import TaskState
 from chalicelib.domain.rollouts import PlanState, RolloutPlan, narrow, parse_plan
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.logs import log
@@ -30,35 +33,34 @@ GUARDRAIL_ACTOR = "system:guardrail"
 SCHEDULER_ACTOR = "system:rollout"
 
 
-def _pause_release(product: str) -> Callable[[Call, TenantId, str], Any]:
-    """The product's own pause (audited, republished) for a release ID."""
+def _change_release(product: str) -> Callable[[Call, TenantId, str, str], Any]:
+    """The product's own status move (audited, republished): ``(call, tenant, release id, action)``."""
     if product == "upgrade":
         from chalicelib.services import upgrade_tasks
 
-        return lambda call, tenant, rid: upgrade_tasks.change_status(call, tenant, rid, action="pause")
+        return lambda call, tenant, rid, action: upgrade_tasks.change_status(call, tenant, rid, action=action)
     if product == "h5":
         from chalicelib.services import h5_tasks
 
-        return lambda call, tenant, rid: h5_tasks.change_status(call, tenant, rid, "pause")
+        return lambda call, tenant, rid, action: h5_tasks.change_status(call, tenant, rid, action)
     from chalicelib.services import hotpatch_releases
 
-    return lambda call, tenant, rid: hotpatch_releases.change_status(call, tenant, rid, action="pause")
+    return lambda call, tenant, rid, action: hotpatch_releases.change_status(call, tenant, rid, action=action)
 
 
-def _require_release(tenant: TenantId, release: Release) -> None:
-    """NotFound unless the release exists in this tenant."""
+def _release_state(tenant: TenantId, release: Release, now: int) -> TaskState:
+    """The release's state (running / paused / ended). Raises NotFound unless it exists in this tenant."""
     if release.product == "upgrade":
         from chalicelib.store import upgrade_tasks
 
-        upgrade_tasks.get(tenant, release.id)
-    elif release.product == "h5":
+        return upgrade_tasks.get(tenant, release.id).status(now)
+    if release.product == "h5":
         from chalicelib.store import h5_records
 
-        h5_records.get_task(tenant, release.id)
-    elif release.product == "hotpatch":
-        from chalicelib.store import hotpatch
+        return h5_records.get_task(tenant, release.id).status(now)
+    from chalicelib.store import hotpatch
 
-        hotpatch.get_release(tenant, release.id)
+    return hotpatch.get_release(tenant, release.id).state
 
 
 def set_plan(call: Call, tenant: TenantId, release_ref: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +71,7 @@ def set_plan(call: Call, tenant: TenantId, release_ref: str, data: dict[str, Any
     audit.check(call, tenant, Permission.RELEASE, action="rollout.set")
     release = Release.parse(release_ref)
     plan = parse_plan(release, data, now=call.epoch)
-    _require_release(tenant, release)
+    _release_state(tenant, release, call.epoch)  # it exists
     found = store.get(tenant, release)
     uow = UnitOfWork()
     store.save(uow, tenant, plan, read=found[1] if found else None)
@@ -81,14 +83,8 @@ def set_plan(call: Call, tenant: TenantId, release_ref: str, data: dict[str, Any
 
 
 def get_plan(call: Call, tenant: TenantId, release_ref: str) -> dict[str, Any]:
-    from chalicelib.store import rollouts as store
-
     audit.check(call, tenant, Permission.READ, action="rollout.read")
-    release = Release.parse(release_ref)
-    found = store.get(tenant, release)
-    if found is None:
-        raise NotFound(f"{release.ref} has no rollout plan")
-    return found[0].to_json()
+    return _plan(tenant, Release.parse(release_ref)).to_json()
 
 
 def remove_plan(call: Call, tenant: TenantId, release_ref: str) -> None:
@@ -106,6 +102,47 @@ def remove_plan(call: Call, tenant: TenantId, release_ref: str) -> None:
     uow.audit(audit.entry(call, tenant, "rollout.remove", "rollout", release.ref, before=found[0].to_json()))
     uow.commit()
     _republish(tenant, release)
+
+
+def resume(call: Call, tenant: TenantId, release_ref: str) -> dict[str, Any]:
+    """Go on with a paused plan at its current step, resuming the release if it is paused too.
+    Raises NotFound, Conflict (the plan is not paused, or the release has ended)."""
+    audit.check(call, tenant, Permission.RELEASE, action="rollout.resume")
+    release = Release.parse(release_ref)
+    plan = _plan(tenant, release)
+    plan.resumed(call.epoch)  # refuses a plan that is not paused, before the release is touched
+    state = _release_state(tenant, release, call.epoch)
+    if state is TaskState.ENDED:
+        raise Conflict(f"{release.ref} has ended; start a new release instead", field="release")
+    if state is TaskState.PAUSED:
+        _change_release(release.product)(call, tenant, release.id, "resume")
+    _update(tenant, release, lambda p: p.resumed(call.epoch) if p.state is PlanState.PAUSED else None, call)
+    return _plan(tenant, release).to_json()
+
+
+def rollback(call: Call, tenant: TenantId, release_ref: str) -> dict[str, Any]:
+    """End the release and mark its plan rolled back: every device is back to what it had before the
+    release (the previous release, or nothing). Raises NotFound, Conflict (nothing to roll back)."""
+    audit.check(call, tenant, Permission.RELEASE, action="rollout.rollback")
+    release = Release.parse(release_ref)
+    why = f"rolled back by {call.actor}"
+    _plan(tenant, release).rolled_back(why)  # refuses a plan that is done or rolled back already
+    if _release_state(tenant, release, call.epoch) is not TaskState.ENDED:
+        _change_release(release.product)(call, tenant, release.id, "end")
+    _update(tenant, release, lambda p: p.rolled_back(why) if p.state in _LIVE else None, call, detail=why)
+    return _plan(tenant, release).to_json()
+
+
+_LIVE = (PlanState.RUNNING, PlanState.PAUSED)
+
+
+def _plan(tenant: TenantId, release: Release) -> RolloutPlan:
+    from chalicelib.store import rollouts as store
+
+    found = store.get(tenant, release)
+    if found is None:
+        raise NotFound(f"{release.ref} has no rollout plan")
+    return found[0]
 
 
 def narrowed(tenant: TenantId, candidates: list[Candidate]) -> list[Candidate]:
@@ -150,7 +187,7 @@ def guard(tenant: TenantId, release: Release) -> bool:
     guardrail = Principal(PrincipalKind.SYSTEM, "guardrail", roles={tenant: Role.RELEASE_MANAGER})
     call = Call(principal=guardrail, request_id=f"guardrail-{release.ref}")
     try:
-        _pause_release(release.product)(call, tenant, release.id)
+        _change_release(release.product)(call, tenant, release.id, "pause")
     except Exception as exc:  # noqa: BLE001 - the plan is paused; the release may already be paused or ended
         log(logging.WARNING, "guardrail could not pause the release", release=release.ref, error=repr(exc))
     return True
@@ -160,12 +197,12 @@ def _update(
     tenant: TenantId,
     release: Release,
     change: Callable[[RolloutPlan], RolloutPlan | None],
-    actor: str,
+    by: str | Call,
     *,
     detail: str | None = None,
 ) -> bool:
-    """Apply ``change`` to the stored plan under its version, audited as ``actor``; republish. False
-    when there is nothing to change (or the plan is gone)."""
+    """Apply ``change`` to the stored plan under its version, audited as ``by`` (a system actor's name,
+    or the caller); republish. False when there is nothing to change (or the plan is gone)."""
     from chalicelib.domain.errors import VersionConflict
     from chalicelib.store import rollouts as store
     from chalicelib.store.unit_of_work import UnitOfWork, retry_on_conflict
@@ -177,10 +214,12 @@ def _update(
             return False
         uow = UnitOfWork()
         store.save(uow, tenant, after, read=found[1])
-        call = Call(principal=SYSTEM, request_id=f"rollout-{release.ref}-{after.step}-{after.state.value}")
+        call = by if isinstance(by, Call) else Call(
+            principal=SYSTEM, request_id=f"rollout-{release.ref}-{after.step}-{after.state.value}"
+        )
         entry = audit.entry(call, tenant, f"rollout.{after.state.value}", "rollout", release.ref,
                             before=found[0].to_json(), after=after.to_json(), detail=detail)  # fmt: skip
-        uow.audit(replace(entry, actor=actor))
+        uow.audit(entry if isinstance(by, Call) else replace(entry, actor=by))
         uow.commit()
         return True
 

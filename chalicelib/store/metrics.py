@@ -26,7 +26,14 @@ _CHUNK = 25  # facts per transaction: 2 writes each, under DynamoDB's 100-item l
 
 
 def _pk(tenant: TenantId, release: Release, shard: int) -> str:
+    """A shard of a release's counters: small (one item per stage, day, platform, version, detail),
+    so reading the funnel costs the same at 100 devices as at 10 million."""
     return f"{tenant.key}#{release.ref}#{shard}"
+
+
+def _seen_pk(tenant: TenantId, release: Release, shard: int) -> str:
+    """The same shard's ``seen`` items (one per fact), kept apart from the counters it is read with."""
+    return f"{_pk(tenant, release, shard)}#seen"
 
 
 def _counter_key(fact: Fact) -> str:
@@ -40,7 +47,7 @@ def _seen_key(fact: Fact) -> str:
 def count_facts(tenant: TenantId, facts: Iterable[Fact], *, now: datetime | None = None) -> int:
     """Count every fact not counted before; returns how many were new."""
     now = now or datetime.now(UTC)
-    unique = list({(_pk(tenant, f.release, f.shard), _seen_key(f)): f for f in facts}.values())
+    unique = list({(_seen_pk(tenant, f.release, f.shard), _seen_key(f)): f for f in facts}.values())
     new = 0
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
@@ -62,7 +69,8 @@ def _commit(tenant: TenantId, facts: list[Fact], now: datetime) -> bool:
     added: Counter[tuple[str, str]] = Counter()  # one item may appear once per transaction: sum first
     for fact in facts:
         pk = _pk(tenant, fact.release, fact.shard)
-        seen = MetricModel(pk=pk, sk=_seen_key(fact), expires_at=expires)
+        seen_pk = _seen_pk(tenant, fact.release, fact.shard)
+        seen = MetricModel(pk=seen_pk, sk=_seen_key(fact), expires_at=expires)
         uow.save(seen, condition=MetricModel.sk.does_not_exist(), on_conflict=_Repeat("already counted"))
         added[(pk, _counter_key(fact))] += 1
     for (pk, sk), n in added.items():
@@ -89,7 +97,8 @@ def delete_release(tenant: TenantId, release: Release) -> int:
     removed = 0
     with MetricModel.batch_write() as batch:
         for shard in range(SHARDS):
-            for item in MetricModel.query(_pk(tenant, release, shard)):
-                batch.delete(item)
-                removed += 1
+            for pk in (_pk(tenant, release, shard), _seen_pk(tenant, release, shard)):
+                for item in MetricModel.query(pk):
+                    batch.delete(item)
+                    removed += 1
     return removed

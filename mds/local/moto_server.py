@@ -33,7 +33,7 @@ from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from mds.local import determinism, moto_transactions
+from mds.local import determinism, moto_speedups
 from mds.local.journal import Journal
 from mds.local.mutations import Kind, classify, signing_region, sqs_delete_request
 
@@ -80,7 +80,7 @@ class LocalMoto:
         self.port = self._server.server_port
         try:
             determinism.install()
-            moto_transactions.install()
+            moto_speedups.install()
             moto_api_backend.reset()
             self._app = DomainDispatcherApplication(create_backend_app)
             stats = replay(self.journal, self._app, self.host, self.port)

@@ -1,4 +1,4 @@
-"""The item-level transaction backup (mds/local/moto_transactions.py) leaves moto's DynamoDB in exactly
+"""The item-level transaction backup (mds/local/moto_speedups.py) leaves moto's DynamoDB in exactly
 the state moto's own whole-table backup does: for transactions that succeed, that are cancelled by a
 condition after other actions were applied, and that moto refuses outright."""
 
@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from mds.local import moto_transactions
+from mds.local import moto_speedups
 
 
 def _tables(ddb) -> None:
@@ -79,11 +79,11 @@ def _run(transact_items) -> tuple[str | None, list, list]:
 
 @pytest.mark.parametrize("name", TRANSACTIONS)
 def test_the_item_backup_leaves_the_state_moto_own_backup_leaves(name):
-    moto_transactions.uninstall()
+    moto_speedups.uninstall()
     try:
         shipped = _run(TRANSACTIONS[name])
     finally:
-        moto_transactions.install()
+        moto_speedups.install()
     ours = _run(TRANSACTIONS[name])
     assert ours == shipped
     assert (ours[0] is None) == (name == "applied")
@@ -94,3 +94,34 @@ def test_a_cancelled_transaction_changes_nothing():
     _, plain_before, ranged_before = _run([_fail_unless_absent("plain", P(0))])
     assert error == "TransactionCanceledException"
     assert (plain, ranged) == (plain_before, ranged_before)
+
+
+QUERIES = [
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "r"}}},
+    {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+     "ExpressionAttributeValues": {":p": {"S": "r"}, ":s": {"S": "s1"}}, "ScanIndexForward": False},
+    {"KeyConditionExpression": "pk = :p AND sk > :s", "Limit": 2,
+     "ExpressionAttributeValues": {":p": {"S": "r"}, ":s": {"S": "s0"}}},
+    {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+]  # fmt: skip
+
+
+def _query(query) -> list:
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        _tables(ddb)
+        for n in range(12):  # other partitions, which the query must not see
+            ddb.put_item(TableName="ranged", Item={"pk": {"S": f"q{n}"}, "sk": {"S": "s1"}, "n": {"N": "1"}})
+        ddb.put_item(TableName="ranged", Item={"pk": {"S": "r"}, "sk": {"S": "s10"}, "n": {"N": "10"}})
+        reply = ddb.query(TableName="ranged", **query)
+        return [reply["Items"], reply["Count"], reply.get("LastEvaluatedKey")]
+
+
+@pytest.mark.parametrize("n", range(len(QUERIES)))
+def test_a_query_reads_its_partition_and_answers_as_moto_does(n):
+    moto_speedups.uninstall()
+    try:
+        shipped = _query(QUERIES[n])
+    finally:
+        moto_speedups.install()
+    assert _query(QUERIES[n]) == shipped

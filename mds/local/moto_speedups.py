@@ -1,4 +1,9 @@
-"""moto's DynamoDB transactions at the cost of the items they touch, not of the whole table.
+"""moto's DynamoDB at the cost of the items a request touches, not of the whole table.
+
+Queries: moto 5.2 answers a Query on a table's key by sorting and filtering every item of the table;
+``install()`` hands it the queried partition's items only (same order, same filters after).
+
+Transactions:
 
 moto 5.2 backs up a TransactWriteItems by deep-copying every table the transaction names, once per
 action, to restore it if the transaction is cancelled: the cost grows with the table, so on the local
@@ -9,7 +14,7 @@ every UnitOfWork commit of the suite paid for the size of its table.
 and changes only the backup: the items the actions name are copied before the transaction and put
 back if it fails. Deep-copying a Table in moto's DynamoDB module becomes a no-op, so moto's own
 restore assigns each table to itself. Used by the local stack and by the tests' in-process moto;
-``tests/integration/test_moto_transactions.py`` checks that both backups leave the same state.
+``tests/integration/test_moto_speedups.py`` checks that both backups leave the same state.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
 ORIGINAL = models.DynamoDBBackend.transact_write_items
+ORIGINAL_QUERY = Table.query
 _Key = tuple[str, DynamoType, DynamoType | None]
 
 
@@ -75,10 +81,26 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
         raise
 
 
+@functools.wraps(ORIGINAL_QUERY)
+def query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto passes it 8th
+    if index_name or hash_key is None:
+        return ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    found = self.items.get(hash_key)
+    partition = [] if found is None else list(found.values()) if self.range_key_attr else [found]
+    partition.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+    self.all_items = lambda: partition  # type: ignore[method-assign] # moto reads the table through it
+    try:
+        return ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
 def install() -> None:
     """Idempotent."""
     if models.DynamoDBBackend.transact_write_items is transact_write_items:
         return
+    Table.query = query  # type: ignore[method-assign]
     models.copy = types.SimpleNamespace(deepcopy=_deepcopy_but_tables)  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
@@ -86,4 +108,5 @@ def install() -> None:
 def uninstall() -> None:
     """moto as it ships (for the equivalence test)."""
     models.copy = copy  # type: ignore[attr-defined]
+    Table.query = ORIGINAL_QUERY  # type: ignore[method-assign]
     models.DynamoDBBackend.transact_write_items = ORIGINAL  # type: ignore[method-assign]
