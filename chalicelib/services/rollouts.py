@@ -180,17 +180,16 @@ def guard(tenant: TenantId, release: Release) -> bool:
     why = found[0].guardrail.tripped(funnel)
     if why is None:
         return False
-    if not _update(tenant, release, lambda p: p.paused(why) if p.state is PlanState.RUNNING else None,
-                   GUARDRAIL_ACTOR, detail=why):  # fmt: skip
-        return False  # someone else paused it first
-    # the guardrail pauses with a release manager's rights in this workspace only, as "system:guardrail"
+    # the release first, so that a plan that says "paused" always has a paused release: the guardrail
+    # pauses with a release manager's rights in this workspace only, as "system:guardrail"
     guardrail = Principal(PrincipalKind.SYSTEM, "guardrail", roles={tenant: Role.RELEASE_MANAGER})
     call = Call(principal=guardrail, request_id=f"guardrail-{release.ref}")
     try:
         _change_release(release.product)(call, tenant, release.id, "pause")
-    except Exception as exc:  # noqa: BLE001 - the plan is paused; the release may already be paused or ended
-        log(logging.WARNING, "guardrail could not pause the release", release=release.ref, error=repr(exc))
-    return True
+    except Conflict as exc:  # already paused (by hand, or by a guard running beside this one) or ended
+        log(logging.INFO, "guardrail: the release was not running", release=release.ref, error=str(exc))
+    return _update(tenant, release, lambda p: p.paused(why) if p.state is PlanState.RUNNING else None,
+                   GUARDRAIL_ACTOR, detail=why)  # fmt: skip
 
 
 def _update(

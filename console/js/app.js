@@ -133,7 +133,10 @@ function roleLabel(role) {
   return { viewer: "viewer (read only)", release_manager: "release manager", admin: "admin" }[role] || role;
 }
 
+let navigation = 0; // a page still loading when the user moves on must not draw over the next one
+
 async function renderPage() {
+  const current = ++navigation;
   const workspace = currentWorkspace();
   if (!workspace) return;
   const route = (location.hash.match(/^#\/([\w-]+)/) || [])[1] || "upgrade";
@@ -143,7 +146,8 @@ async function renderPage() {
     else a.removeAttribute("aria-current");
   });
   const main = document.getElementById("page");
-  clear(main, h("h1", {}, page.title), h("div", { class: "page-body" }, h("p", { class: "muted" }, "Loading…")));
+  const body = h("div", { class: "page-body" }, h("p", { class: "muted" }, "Loading…"));
+  clear(main, h("h1", {}, page.title), body);
   document.title = `${page.title} · MDS console`;
   const ctx = {
     ws: `/api/apps/${encodeURIComponent(workspace.appId)}/workspaces/${encodeURIComponent(workspace.workspaceId)}`,
@@ -156,9 +160,10 @@ async function renderPage() {
   };
   try {
     const module = await page.load();
-    await module.render(main.querySelector(".page-body"), ctx);
+    if (current !== navigation) return;
+    await module.render(body, ctx); // draws into its own body: detached once the user has moved on
   } catch (error) {
-    clear(main.querySelector(".page-body"), h("p", { class: "notice error", role: "alert" }, error.message || String(error)));
+    if (current === navigation) clear(body, h("p", { class: "notice error", role: "alert" }, error.message || String(error)));
   }
 }
 
