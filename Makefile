@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(PY) bench/publish_latency.py
 	$(PY) bench/js_sdk.py
 	$(PY) bench/android_sdk.py
+	$(PY) bench/events.py
 
 # Builds the deployable SAM template (Chalice + infra/template.json) into out/.
 package: $(STAMP)
