@@ -15,6 +15,7 @@ from mds.commands import (
     keys,
     local,
     reach,
+    rollout,
     rules,
     upgrade,
     users,
@@ -45,6 +46,7 @@ app.add_typer(hotpatch.app, name="hotpatch")
 app.add_typer(device.app, name="device")
 app.command("audit")(audit.audit)
 app.command("stats")(reach.stats)
+app.add_typer(rollout.app, name="rollout")
 
 
 def main() -> None:
