@@ -7,7 +7,8 @@ For a product check it:
 2. fetches its segment (immutable, cached on disk by digest) and checks its SHA-256 against the index;
 3. evaluates locally with ``decide``, fetching a whitelist shard only when a candidate needs it;
 4. calls the dynamic check API only when the first matching candidate is ``dynamic``;
-5. on network errors falls back to the last good manifest it stored.
+5. on network errors, HTTP errors of the index (5xx) and refused indexes falls back to the last good
+   manifest it stored.
 
 Files and state live in ``state_dir`` (what an app would keep in its private storage).
 """
@@ -110,7 +111,8 @@ class DeviceClient:
         base = f"m/{self.app_id}/{self.workspace_id}/{product}/{device.platform.value}/"
         try:
             index = self._index(base + "index.json", decision)
-        except (httpx.TransportError, ManifestError) as exc:
+        except (httpx.TransportError, httpx.HTTPStatusError, ManifestError) as exc:
+            # an outage (no network, or the CDN answering 5xx) or a refused index: keep the last good one
             index = self._last_good(base + "index.json")
             decision.stale, decision.refused = True, str(exc)
             if index is None:

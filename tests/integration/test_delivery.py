@@ -452,3 +452,28 @@ def test_the_check_api_cache_never_serves_another_publication(product, client):
     assert checks.immutable_file(path) is None
     delivery.put_file(path, b"{}", cache_control="no-cache")
     assert checks.immutable_file(path) == b"{}"
+
+
+def test_a_server_error_on_the_index_falls_back_to_the_last_good_manifest(product, client, tmp_path):
+    """A CDN that answers 5xx (an origin outage behind the edge) is an outage like a network error: the
+    device keeps its last good manifest instead of failing the check."""
+    import httpx
+
+    tenant, _ = _tenant_with_whitelists()
+    _publish(tenant, [Candidate("a", compile_target(parse_target({})), {"resultStatus": 204})])
+    device_client = _device_client(tenant, tmp_path, client)
+    device = Device("android", client_version="1.0", user_id="x")
+    assert device_client.check("fake", device).answer["resultStatus"] == 204
+
+    class Failing(httpx.BaseTransport):
+        def handle_request(self, request):
+            return httpx.Response(503, content=b"origin unavailable")
+
+    device_client._cdn = httpx.Client(base_url="http://cdn", transport=Failing())
+    outage = device_client.check("fake", device)
+    assert outage.stale and "503" in outage.refused
+    assert outage.answer["resultStatus"] == 204 and outage.static
+    fresh = _device_client(tenant, tmp_path, client)
+    fresh._cdn = httpx.Client(base_url="http://cdn", transport=Failing())
+    with pytest.raises(httpx.HTTPStatusError):  # nothing stored yet: the check fails (try later)
+        fresh.check("fake", device)
