@@ -16,53 +16,24 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from bench.stack import percentile, running_stack  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=200)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp())
-    api_port, cdn_port, moto_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MDS_"))}
-    env.update(PYTHONUNBUFFERED="1", MDS_LOG_LEVEL="WARNING")
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "mds.cli", "local", "up", "--data-dir", str(data_dir), "--port", str(api_port),
-         "--cdn-port", str(cdn_port), "--moto-port", str(moto_port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        for line in stack.stdout:
-            if "ready" in line:
-                break
-        return run(args, data_dir, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{cdn_port}")
-    finally:
-        stack.send_signal(2)
-        stack.wait(timeout=30)
+    with running_stack() as stack:
+        return run(args, stack.data_dir, stack.api_url, stack.cdn_url)
 
 
 def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:  # noqa: ANN001
