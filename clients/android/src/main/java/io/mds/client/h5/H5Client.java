@@ -1,5 +1,6 @@
 package io.mds.client.h5;
 
+import io.mds.client.Decision;
 import io.mds.client.DeliveryClient;
 import io.mds.client.MdsException;
 import io.mds.client.amr.AmrVerifier;
@@ -51,7 +52,12 @@ public final class H5Client {
 
     /** Checks now and acts on the answer; throws only when there is no last good manifest. */
     public Map<String, H5SyncResult> syncNow(Device device) throws MdsException {
-        return applyAnswer(delivery.check("h5", device).answer());
+        Decision decision = delivery.check("h5", device);
+        Map<String, H5SyncResult> results = new LinkedHashMap<String, H5SyncResult>();
+        for (Map.Entry<String, H5SyncResult> result : applyAnswer(decision.answer()).entrySet()) {
+            results.put(result.getKey(), result.getValue().withRelease(decision.chosen().get(result.getKey())));
+        }
+        return results;
     }
 
     /** Acts on one h5 answer ({@code packages}); an app the answer no longer lists is removed. */

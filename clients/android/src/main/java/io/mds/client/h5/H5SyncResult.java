@@ -21,11 +21,21 @@ public final class H5SyncResult {
     private final String version;
     private final Status status;
     private final MdsException error;
+    private final String release;
 
     H5SyncResult(String version, Status status, MdsException error) {
+        this(version, status, error, null);
+    }
+
+    private H5SyncResult(String version, Status status, MdsException error, String release) {
         this.version = version;
         this.status = status;
         this.error = error;
+        this.release = release;
+    }
+
+    H5SyncResult withRelease(String candidate) {
+        return new H5SyncResult(version, status, error, candidate);
     }
 
     /** The version the answer names. */
@@ -40,5 +50,10 @@ public final class H5SyncResult {
     /** Why it failed (typed), else null. */
     public MdsException error() {
         return error;
+    }
+
+    /** The release that chose this version ({@code h5-task-<id>}, what events name), or null when unknown (a dynamic answer, {@code applyAnswer}). */
+    public String release() {
+        return release;
     }
 }
