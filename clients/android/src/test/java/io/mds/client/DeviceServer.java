@@ -5,6 +5,7 @@ import io.mds.client.config.ConfigClient;
 import io.mds.client.engine.Device;
 import io.mds.client.engine.Json;
 import io.mds.client.engine.Text;
+import io.mds.client.events.EventReporter;
 import io.mds.client.h5.H5Client;
 import io.mds.client.h5.H5SyncResult;
 import io.mds.client.hotpatch.HotpatchClient;
@@ -26,6 +27,8 @@ import org.json.JSONObject;
  * Simulated phones on the SDK, driven by JSON lines on stdin (one reply line per request: {@code {"ok": value}}
  * or {@code {"error": message, "kind": wire kind}}). Used by tests/e2e/test_android_sdk.py against the real
  * local stack; each phone's state lives in files under {@code stateDir}, except phones named {@code memory:*}.
+ * Checks and syncs with {@code "report": true} hand their outcome to the phone's {@link EventReporter}
+ * ({@code events.*} ops: record, flush, pending, queued).
  */
 public final class DeviceServer {
     /** One phone: its clients over one storage, and the network it is on. */
@@ -37,6 +40,7 @@ public final class DeviceServer {
         final H5Client h5;
         final JSONArray events = new JSONArray();
         volatile String net = "WIFI";
+        EventReporter reporter;
 
         Phone(MdsOptions.Builder options, Storage storage) throws MdsException {
             delivery = new DeliveryClient(options.storage(storage).networkType(new NetworkType() {
@@ -49,6 +53,12 @@ public final class DeviceServer {
             config = new ConfigClient(delivery);
             hotpatch = new HotpatchClient(delivery);
             h5 = delivery.options().h5PublicKeyPem() == null ? null : new H5Client(delivery);
+        }
+
+        /** The phone's reporter, made for the request's device the first time (one device per phone). */
+        EventReporter reporter(JSONObject request) throws Exception {
+            if (reporter == null) reporter = new EventReporter(delivery, device(request));
+            return reporter;
         }
     }
 
@@ -110,7 +120,9 @@ public final class DeviceServer {
         final Phone phone = phone(request);
         switch (op) {
             case "upgrade.check":
-                return upgrade(phone.upgrade.check(device(request)));
+                UpgradeCheck check = phone.upgrade.check(device(request));
+                if (request.optBoolean("report")) phone.reporter(request).checked(check);
+                return upgrade(check);
             case "config.listen":
                 phone.config.addConfigChangeListener(request.getString("key"), new ConfigChangeListener() {
                     @Override
@@ -120,24 +132,39 @@ public final class DeviceServer {
                 });
                 return "ok";
             case "config.load":
-                return new JSONArray(phone.config.loadImmediately(device(request)));
+                JSONArray changed = new JSONArray(phone.config.loadImmediately(device(request)));
+                if (request.optBoolean("report")) phone.reporter(request).configLoaded(phone.config);
+                return changed;
             case "config.get":
                 Object value = phone.config.get(request.getString("key"));
                 return value == null ? JSONObject.NULL : value;
             case "config.events":
                 return phone.events;
             case "h5.sync":
-                return h5(phone.h5.syncNow(device(request)));
+                Map<String, H5SyncResult> synced = phone.h5.syncNow(device(request));
+                if (request.optBoolean("report")) phone.reporter(request).h5Synced(synced);
+                return h5(synced);
             case "h5.installed":
                 return new JSONObject(phone.h5.installed());
             case "h5.read":
                 byte[] bytes = phone.h5.read(request.getString("url"));
                 return bytes == null ? JSONObject.NULL : Text.toBase64(bytes);
             case "hotpatch.sync":
-                return hotpatch(phone.hotpatch.sync(device(request)));
+                HotpatchSync patched = phone.hotpatch.sync(device(request));
+                if (request.optBoolean("report")) phone.reporter(request).hotpatchSynced(patched);
+                return hotpatch(patched);
             case "hotpatch.replay":
                 String applied = phone.hotpatch.applyAnswer(request.getJSONObject("answer"), device(request)).applied();
                 return applied == null ? JSONObject.NULL : applied;
+            case "events.record":
+                return phone.reporter(request).record(request.getString("type"), request.getString("release"),
+                        request.isNull("reason") ? null : request.getString("reason"), request.isNull("value") ? null : request.getString("value"));
+            case "events.flush":
+                return phone.reporter(request).flush();
+            case "events.pending":
+                return phone.reporter(request).pending();
+            case "events.queued":
+                return new JSONArray(phone.reporter(request).queued());
             default:
                 throw MdsException.validation("op", "is not one of this driver's operations: " + op);
         }
