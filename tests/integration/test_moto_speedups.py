@@ -1,6 +1,7 @@
 """The item-level transaction backup (mds/local/moto_speedups.py) leaves moto's DynamoDB in exactly
 the state moto's own whole-table backup does: for transactions that succeed, that are cancelled by a
-condition after other actions were applied, and that moto refuses outright."""
+condition after other actions were applied, and that moto refuses outright. A key query answers as
+moto's whole-table query does, and SQS hides delayed and in-flight messages as moto does."""
 
 from __future__ import annotations
 
@@ -125,3 +126,40 @@ def test_a_query_reads_its_partition_and_answers_as_moto_does(n):
     finally:
         moto_speedups.install()
     assert _query(QUERIES[n]) == shipped
+
+
+def _queue_story() -> list:
+    """Delayed, in-flight and released messages, and the counts a queue reports of them."""
+    counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+              "ApproximateNumberOfMessagesDelayed"]  # fmt: skip
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        seen = []
+
+        def look(**receive):
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, **receive)
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"]
+            seen.append((sorted(m["Body"] for m in got.get("Messages", [])), [attrs[c] for c in counts]))
+            return got.get("Messages", [])
+
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=600)
+        for body in ("a", "b", "c"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        first = look(VisibilityTimeout=600)  # a, b, c in flight; "later" delayed
+        look()  # nothing visible
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"], VisibilityTimeout=0)
+        back = look(VisibilityTimeout=600)  # the released one comes back
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=back[0]["ReceiptHandle"])
+        look()
+        return seen
+
+
+def test_sqs_hides_delayed_and_in_flight_messages_as_moto_does():
+    moto_speedups.uninstall()
+    try:
+        shipped = _queue_story()
+    finally:
+        moto_speedups.install()
+    assert _queue_story() == shipped
+    assert shipped[0] == (["a", "b", "c"], ["0", "3", "1"])
