@@ -40,8 +40,8 @@ def queued(aws) -> list[dict]:
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         if not got:
             return found
-        for m in got:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(got)]
+        assert not sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed")
         found.extend(got)
 
 
