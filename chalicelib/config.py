@@ -23,10 +23,13 @@ ENV_FILE_UPLOAD_HOST = "MDS_FILE_UPLOAD_HOST"  # GetMcubeFileToken Host; default
 ENV_TOKEN_TTL = "MDS_TOKEN_TTL_SECONDS"
 ENV_MAX_BODY_BYTES = "MDS_MAX_BODY_BYTES"
 ENV_LOG_LEVEL = "MDS_LOG_LEVEL"
+ENV_PASSWORD_WORK = "MDS_PASSWORD_SCRYPT_LOG2_N"  # scrypt cost of new password hashes (old ones keep theirs)
 ENV_REGION = "AWS_DEFAULT_REGION"
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
 DEFAULT_STACK = "mds-dev"
+DEFAULT_PASSWORD_WORK = 15  # n=2**15, r=8: 32 MiB per hash
+PASSWORD_WORK_RANGE = range(10, 21)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Settings:
     log_level: str
     aws_endpoint_url: str | None
     file_upload_host: str = ""  # empty: the API's own route (docs/openapi.md, "Size: local and AWS")
+    password_log2_n: int = DEFAULT_PASSWORD_WORK
 
     def table_name(self, logical_name: str) -> str:
         return f"{self.stack}-{logical_name}"
@@ -91,7 +95,21 @@ def settings() -> Settings:
         log_level=env.get(ENV_LOG_LEVEL, "INFO"),
         file_upload_host=(env.get(ENV_FILE_UPLOAD_HOST) or "").rstrip("/"),
         aws_endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
+        password_log2_n=_password_work(env.get(ENV_PASSWORD_WORK)),
     )
+
+
+def _password_work(text: str | None) -> int:
+    """The test suite lowers it (Devise's ``stretches`` in test, Django's test hashers); a deployment
+    may raise it. Out of range is a configuration error, never a silently weak hash."""
+    if not text:
+        return DEFAULT_PASSWORD_WORK
+    if not text.isdigit() or int(text) not in PASSWORD_WORK_RANGE:
+        raise ValueError(
+            f"{ENV_PASSWORD_WORK} must be a whole number from {PASSWORD_WORK_RANGE.start} "
+            f"to {PASSWORD_WORK_RANGE.stop - 1} (got {text!r})"
+        )
+    return int(text)
 
 
 def reload() -> Settings:

@@ -59,6 +59,9 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.setenv("MDS_STACK", STACK)
     monkeypatch.setenv("MDS_MASTER_KEY_FILE", str(tmp_path / "master.key"))
     monkeypatch.setenv("MDS_LOG_LEVEL", "WARNING")
+    # Password hashes at scrypt n=2**10 (1 MiB) instead of 2**15: the same algorithm and stored form,
+    # ~2 ms instead of ~100 ms for each test's demo login. tests/unit/test_security.py checks the default.
+    monkeypatch.setenv("MDS_PASSWORD_SCRYPT_LOG2_N", "10")
     _reset_caches()
     yield
     _reset_caches()

@@ -1,7 +1,7 @@
 """Password hashing with scrypt (memory-hard, in the stdlib: nothing to add to the Lambda package).
 
 Stored form: ``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>``, so parameters can be raised later
-and old hashes still verify.
+and old hashes still verify. The cost of new hashes is ``Settings.password_log2_n`` (default 15).
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ import hashlib
 import hmac
 import secrets
 
+from chalicelib.config import settings
+
 # n=2**15, r=8 → 32 MiB per hash: costly for an attacker's GPU, ~60 ms for us.
-_LOG2_N, _R, _P = 15, 8, 1
+_R, _P = 8, 1
 _DKLEN = 32
 _MAXMEM = 64 * 1024 * 1024
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, _LOG2_N, _R, _P)
-    return "$".join(["scrypt", str(_LOG2_N), str(_R), str(_P), _b64(salt), _b64(digest)])
+    salt, log2_n = secrets.token_bytes(16), settings().password_log2_n
+    digest = _scrypt(password, salt, log2_n, _R, _P)
+    return "$".join(["scrypt", str(log2_n), str(_R), str(_P), _b64(salt), _b64(digest)])
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -37,7 +39,7 @@ def verify_password(password: str, stored: str) -> bool:
 
 def burn_time(password: str) -> None:
     """Spend the same work as a real check, so unknown users can't be told apart by timing."""
-    _scrypt(password, b"\0" * 16, _LOG2_N, _R, _P)
+    _scrypt(password, b"\0" * 16, settings().password_log2_n, _R, _P)
 
 
 def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int) -> bytes:

@@ -8,6 +8,7 @@ bucket/queue policies, point-in-time recovery) are not applied.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,12 +53,18 @@ class LocalResources:
     queue_arns: dict[str, str]
 
 
+@functools.lru_cache(maxsize=4)
+def _session(region: str) -> boto3.session.Session:
+    """One session per region: a new one would load every service model again (~60 ms a client)."""
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+    )
+
+
 def aws_clients(endpoint_url: str | None, region: str = "us-east-1") -> dict[str, Any]:
     """boto3 clients for a local endpoint, with dummy credentials so they can never reach AWS.
     ``None`` keeps boto3's default endpoint, for use under moto's in-process ``mock_aws``."""
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-    )
+    session = _session(region)
     cfg = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="v4")
     return {
         name: session.client(name, endpoint_url=endpoint_url, config=cfg)

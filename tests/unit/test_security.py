@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib import config
 from chalicelib.domain.audit import REDACTED, redact
 from chalicelib.security import passwords, tokens
 from chalicelib.security.secretbox import SecretBox
@@ -11,12 +12,31 @@ from chalicelib.security.secretbox import SecretBox
 KEY = b"k" * 32
 
 
-def test_password_hash_verifies_and_rejects():
+def test_password_hash_verifies_and_rejects(monkeypatch):
+    monkeypatch.delenv("MDS_PASSWORD_SCRYPT_LOG2_N")
+    config.reload()
     stored = passwords.hash_password("correct horse battery")
-    assert stored.startswith("scrypt$15$8$1$")
+    assert stored.startswith("scrypt$15$8$1$")  # the default cost: 32 MiB per hash
     assert passwords.verify_password("correct horse battery", stored)
     assert not passwords.verify_password("correct horse batterz", stored)
     assert not passwords.verify_password("x", "garbage")
+
+
+def test_a_hash_keeps_verifying_after_the_cost_is_raised(monkeypatch):
+    stored = passwords.hash_password("correct horse battery")
+    assert stored.startswith("scrypt$10$")  # the suite's cost (tests/conftest.py)
+    monkeypatch.setenv("MDS_PASSWORD_SCRYPT_LOG2_N", "12")
+    config.reload()
+    assert passwords.hash_password("correct horse battery").startswith("scrypt$12$")
+    assert passwords.verify_password("correct horse battery", stored)
+
+
+@pytest.mark.parametrize("value", ["9", "21", "fast", "-1"])
+def test_a_password_cost_out_of_range_is_a_configuration_error(monkeypatch, value):
+    monkeypatch.setenv("MDS_PASSWORD_SCRYPT_LOG2_N", value)
+    with pytest.raises(ValueError, match="MDS_PASSWORD_SCRYPT_LOG2_N must be a whole number from 10 to 20"):
+        config.reload()
+    monkeypatch.setenv("MDS_PASSWORD_SCRYPT_LOG2_N", "10")  # for the teardown's reload
 
 
 def test_password_hashes_are_salted():
