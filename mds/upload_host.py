@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 
+from chalicelib.domain.multipart import MAX_FIELD as _MAX_FIELD
+
 _READ = 1024 * 1024
-_MAX_FIELD = 64 * 1024
 _MAX_HEADERS = 16 * 1024
 
 
@@ -95,18 +96,18 @@ def receive(stream: IO[bytes], length: int, content_type: str, *, now: datetime)
     Raises:
         FormError: malformed body. MdsError (ValidationError, PolicyRefused): refused form.
     """
-    from chalicelib.api.file_upload import _boundary, _disposition
     from chalicelib.domain.errors import ValidationError
+    from chalicelib.domain.multipart import boundary_of, disposition
     from chalicelib.services import file_tokens
 
-    boundary = _boundary(content_type)
+    boundary = boundary_of(content_type)
     body = _Body(stream, length)
     body.read_until(b"--" + boundary + b"\r\n", _MAX_FIELD)  # preamble
     fields: dict[str, str] = {}
     delimiter = b"\r\n--" + boundary
     while True:
         headers = body.read_until(b"\r\n\r\n", _MAX_HEADERS).decode("utf-8", errors="replace")
-        name, filename = _disposition(headers)
+        name, filename = disposition(headers)
         if name == "file":
             if filename:
                 fields.setdefault("filename", filename)

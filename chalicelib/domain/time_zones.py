@@ -17,6 +17,11 @@ WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"
 _SHANGHAI = timezone(timedelta(hours=8), DEFAULT_TIME_ZONE)
 
 
+def iso(moment: datetime) -> str:
+    """Our one stored timestamp format: UTC, microseconds, sorts lexically in time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def zone(name: str | None) -> tzinfo:
     """The tzinfo of a zone name (None: the default)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

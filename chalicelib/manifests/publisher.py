@@ -47,11 +47,12 @@ class Published:
     index_path: str
 
 
-class _Signer:
-    def __init__(self, tenant: TenantId) -> None:
-        from chalicelib.services import signing_keys
+class Signer:
+    """Signs manifest documents with one of the tenant's keys; the caller hands it in (the key store is
+    the services' business, not the publisher's)."""
 
-        self.key_id, self._private = signing_keys.current(tenant)
+    def __init__(self, key_id: str, private_key: bytes) -> None:
+        self.key_id, self._private = key_id, private_key
 
     def envelope(self, document: dict[str, Any]) -> tuple[bytes, str]:
         """(file bytes, SHA-256 of the payload)."""
@@ -67,16 +68,16 @@ def publish(
     platform: Platform,
     candidates: list[Candidate],
     *,
+    signer: Signer,
     now: int,
     force: bool = False,
 ) -> Published:
     """``force``: publish even if the content is unchanged (a new signing key must re-sign the index)."""
     from datetime import UTC, datetime
 
-    from chalicelib.services.context import iso
+    from chalicelib.domain.time_zones import iso
     from chalicelib.store import delivery as store
 
-    signer = _Signer(tenant)
     base = base_path(tenant, product, platform)
     cuts, segments = split_segments(candidates)
 
@@ -127,7 +128,7 @@ def publish(
     return Published(sequence, True, path)
 
 
-def publish_whitelist(tenant: TenantId, whitelist_id: str, signer: _Signer) -> dict[str, Any]:
+def publish_whitelist(tenant: TenantId, whitelist_id: str, signer: Signer) -> dict[str, Any]:
     """The index entry of a whitelist, publishing its shards first if this version is not out yet.
 
     Normal lists become 256 signed shards of salted hashes under a prefix named by the list's

@@ -9,7 +9,8 @@ from chalicelib.domain.access import Permission, authorize
 from chalicelib.domain.audit import AuditEntry, Outcome
 from chalicelib.domain.errors import Forbidden, ValidationError
 from chalicelib.domain.tenancy import TenantId
-from chalicelib.services.context import Call, iso
+from chalicelib.domain.time_zones import iso
+from chalicelib.services.context import Call
 
 
 def entry(

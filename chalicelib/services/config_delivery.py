@@ -14,9 +14,6 @@ Keys with nothing to decide (only a default value on this platform) travel in on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from chalicelib.domain import config
 from chalicelib.domain.delivery import Candidate
 from chalicelib.domain.targeting import Device, Platform
@@ -33,5 +30,3 @@ def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -
     return True  # no config candidate is dynamic
 
 
-def answer(chosen: Mapping[str, Candidate], device: Device) -> dict[str, Any]:
-    return config.answer(chosen, device)

@@ -6,11 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chalicelib.domain.access import Principal, PrincipalKind
-
-
-def iso(moment: datetime) -> str:
-    """Our one timestamp format: UTC, microseconds, sorts lexically in time order."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+from chalicelib.domain.time_zones import iso
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from chalicelib.domain.delivery import Candidate
 from chalicelib.domain.h5 import ResourceStatus, device_target, in_priority_order, payload
 from chalicelib.domain.targeting import Device, Platform
@@ -73,9 +70,3 @@ def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -
     )
 
 
-def answer(chosen: Mapping[str, Candidate], device: Device) -> dict[str, Any]:
-    """``{"packages": [payload, ...]}``: the version each H5 app should have, by H5 ID."""
-    return {
-        "packages": [dict(chosen[h5_id].payload) for h5_id in sorted(chosen) if h5_id],
-        "userId": device.user_id or "",
-    }

@@ -10,9 +10,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from chalicelib.domain.delivery import Candidate
 from chalicelib.domain.hotpatch import (
     in_priority_order,
@@ -69,10 +66,3 @@ def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -
     return True
 
 
-def answer(chosen: Candidate | Mapping[str, Candidate] | None, device: Device) -> dict[str, Any]:
-    """The device answer; accepts one candidate or a subject -> candidate mapping (one subject here)."""
-    if chosen is not None and not isinstance(chosen, Candidate):
-        chosen = next(iter(chosen.values()), None)
-    if chosen is None:
-        return no_patch_payload(revoked=[], rollback_seq=0)
-    return dict(chosen.payload)

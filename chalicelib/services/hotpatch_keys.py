@@ -13,8 +13,9 @@ from typing import Any
 
 from chalicelib.domain.access import Permission
 from chalicelib.domain.tenancy import TenantId
+from chalicelib.domain.time_zones import iso
 from chalicelib.services import audit
-from chalicelib.services.context import Call, iso
+from chalicelib.services.context import Call
 
 _PURPOSE = "hotpatch-signing"
 MDS, DEVELOPER = "mds", "developer"

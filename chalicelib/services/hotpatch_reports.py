@@ -31,8 +31,8 @@ def report(context: dict[str, Any], *, now: int | None = None) -> dict[str, Any]
         ValidationError: naming the field; NotFound: no such patch/release in the tenant; RateLimited.
     """
     from chalicelib.domain.errors import NotFound
+    from chalicelib.domain.time_zones import iso
     from chalicelib.services import hotpatch_releases
-    from chalicelib.services.context import iso
     from chalicelib.store import hotpatch as store
 
     now = int(time.time()) if now is None else now

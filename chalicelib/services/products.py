@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain import answers
 from chalicelib.domain.delivery import Candidate
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.targeting import Device, Platform
@@ -33,13 +34,11 @@ class Product:
 
 
 def register(name: str, module_name: str) -> None:
-    """Plug a product in (the products of this codebase are listed above; tests add fakes)."""
+    """Plug a product in (the products of this codebase are listed above; tests add fakes). Its module
+    provides candidates() and claim(), and answer() unless ``domain.answers`` has the product's."""
+    module = importlib.import_module(module_name)
     _MODULES[name] = module_name
-
-
-def answer_for(name: str, chosen: Mapping[str, Candidate], device: Device) -> dict[str, Any]:
-    """The product's client answer for a decision (used by the device client too)."""
-    return get(name).answer(chosen, device)
+    answers.ANSWERS.setdefault(name, module.answer)
 
 
 def names() -> tuple[str, ...]:
@@ -57,7 +56,7 @@ def get(name: str) -> Product:
 
         return rollouts.narrowed(tenant, module.candidates(tenant, platform, now=now))
 
-    return Product(name, candidates, module.claim, module.answer)
+    return Product(name, candidates, module.claim, answers.ANSWERS[name])
 
 
 PLATFORMS = (Platform.ANDROID, Platform.IOS)

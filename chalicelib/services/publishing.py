@@ -32,7 +32,7 @@ def changed(
 def publish(tenant: TenantId, product: str, platform: Platform, *, force: bool = False) -> int | None:
     """Publish now, or leave it to the publisher already at work. Returns the sequence if we published."""
     from chalicelib.manifests import publisher
-    from chalicelib.services import products
+    from chalicelib.services import products, signing_keys
     from chalicelib.store import delivery as store
 
     spec = products.get(product)
@@ -43,8 +43,9 @@ def publish(tenant: TenantId, product: str, platform: Platform, *, force: bool =
         while True:
             now = int(time.time())
             result = publisher.publish(
-                tenant, product, platform, spec.candidates(tenant, platform, now=now), now=now
-            )
+                tenant, product, platform, spec.candidates(tenant, platform, now=now),
+                signer=publisher.Signer(*signing_keys.current(tenant)), now=now, force=force,
+            )  # fmt: skip
             sequence = result.sequence
             if result.changed:
                 log(

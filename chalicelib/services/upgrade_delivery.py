@@ -9,13 +9,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from chalicelib.domain.delivery import Candidate
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
-from chalicelib.domain.upgrade import UP_TO_DATE, answer_payload, in_priority_order
+from chalicelib.domain.upgrade import answer_payload, in_priority_order
 from chalicelib.services import downloads
 
 PREFIX = "upgrade-task-"
@@ -70,11 +67,3 @@ def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -
     return quota.claim(tenant, task_id, identity, now=now, end_time=candidate.not_after)
 
 
-def answer(chosen: Mapping[str, Candidate], device: Device) -> dict[str, Any]:
-    """The client answer: the chosen task's payload plus ``userId``, or ``resultStatus`` 201 (up to date).
-    Upgrade candidates have no subject: one decision per device."""
-    user_id = device.user_id or ""
-    chosen = chosen.get("")
-    if chosen is None:
-        return {"resultStatus": UP_TO_DATE, "userId": user_id}
-    return {**chosen.payload, "userId": user_id}

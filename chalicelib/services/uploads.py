@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 from chalicelib.domain.access import Permission, Principal, PrincipalKind
 from chalicelib.domain.errors import MdsError
 from chalicelib.domain.tenancy import TenantId
+from chalicelib.domain.time_zones import iso
 from chalicelib.domain.uploads import (
     UploadStatus,
     check_subject,
@@ -27,7 +28,7 @@ from chalicelib.domain.uploads import (
 )
 from chalicelib.logs import log
 from chalicelib.services import audit
-from chalicelib.services.context import Call, iso
+from chalicelib.services.context import Call
 
 TOKEN_LIFETIME = timedelta(minutes=15)
 

@@ -137,12 +137,6 @@ def unlock(tenant: TenantId, product: str, platform: str) -> bool:
     return bool(model.dirty)
 
 
-def clear_dirty(tenant: TenantId, product: str, platform: str) -> None:
-    PublishStateModel(tenant=_state_key(tenant, product, platform)).update(
-        actions=[PublishStateModel.dirty.set(0)]
-    )
-
-
 def next_sequence(tenant: TenantId, product: str, platform: str) -> int:
     """Reserve the next sequence number (one atomic ADD): strictly increasing even across crashes."""
     from chalicelib.store.models import SequenceModel

@@ -180,14 +180,3 @@ def memberships_of_user(username: str) -> list[Membership]:
 
 def members_of_tenant(tenant: TenantId) -> list[Membership]:
     return [_membership(m) for m in MembershipModel.query(tenant.key, consistent_read=True)]
-
-
-def require_member(uow: UnitOfWork, tenant: TenantId, username: str) -> None:
-    """Fail the commit unless the user still belongs to the tenant (guards against a concurrent removal)."""
-    uow.check(
-        MembershipModel,
-        tenant.key,
-        username,
-        MembershipModel.username.exists(),
-        NotFound(f"user {username} not found in workspace {tenant}"),
-    )

@@ -690,8 +690,8 @@ def delivery_group() -> dict[str, Any]:
 
 
 def answers_group() -> dict[str, Any]:
+    from chalicelib.domain.answers import answer_for
     from chalicelib.domain.config import interval_seconds, typed_value
-    from chalicelib.services.products import answer_for
 
     everyone = {"platform": "android"}
     hotpatch_entry = {

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from chalicelib.domain.answers import answer_for
 from chalicelib.domain.delivery import NeedsServer, decide_each
 from chalicelib.domain.targeting import Device
 from chalicelib.manifests.reader import (
@@ -160,8 +161,6 @@ class DeviceClient:
         return answer
 
     def _static_answer(self, product: str, chosen: Any, device: Device) -> dict[str, Any]:
-        from chalicelib.services.products import answer_for
-
         return answer_for(product, chosen, device)
 
     def _ask_server(self, product: str, device: Device, decision: Decision) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.domain import answers
 from chalicelib.domain.delivery import decide_each
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
@@ -23,7 +24,7 @@ def _answer(tenant: TenantId, device: Device, now: int) -> dict:
     chosen = decide_each(
         upgrade_delivery.candidates(tenant, Platform.IOS, now=now), device, _membership(tenant), now=now
     )
-    return upgrade_delivery.answer(chosen, device)
+    return answers.upgrade(chosen, device)
 
 
 def _package(admin, demo, days: int = 30, testers: int = 100) -> dict:

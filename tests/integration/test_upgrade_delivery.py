@@ -6,6 +6,7 @@ import concurrent.futures
 import time
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.domain import answers
 from chalicelib.domain.delivery import NeedsServer, decide, decide_each
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
@@ -38,7 +39,7 @@ def _answer(tenant: TenantId, device: Device) -> dict:
     chosen = decide_each(
         upgrade_delivery.candidates(tenant, device.platform, now=now), device, _membership(tenant), now=now
     )
-    return upgrade_delivery.answer(chosen, device)
+    return answers.upgrade(chosen, device)
 
 
 def _task(admin, demo, package_id: str, **body) -> str:
@@ -146,7 +147,7 @@ def test_story_2_time_window_grants_exactly_n_under_concurrency(admin, demo):
     assert not any(upgrade_delivery.claim(tenant, candidate, d, now=now + 60) for d in losers[:20])
     claim = lambda c, d=winners[0]: upgrade_delivery.claim(tenant, c, d, now=now)  # noqa: E731
     chosen = decide_each([candidate], winners[0], None, now=now, claim=claim)
-    assert upgrade_delivery.answer(chosen, winners[0])["resultStatus"] == 202
+    assert answers.upgrade(chosen, winners[0])["resultStatus"] == 202
     # after the end time nobody gets it, winners included
     assert decide([candidate], winners[0], None, now=end, claim=claim) is None
     assert not upgrade_delivery.claim(tenant, candidate, winners[0], now=end)

@@ -160,8 +160,8 @@ ANSWERS = kit("answers")
 
 
 def test_product_answers():
+    from chalicelib.domain.answers import answer_for
     from chalicelib.domain.config import interval_seconds, typed_value
-    from chalicelib.services.products import answer_for
 
     for case in ANSWERS["answers"]:
         chosen = {s: Candidate.from_json(c) for s, c in case["chosen"].items()}
