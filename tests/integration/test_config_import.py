@@ -12,8 +12,8 @@ import boto3
 import pytest
 import requests
 
+from tests.builders import deliver_upload_events, receive_upload_events
 from tests.conftest import ws_path
-from tests.integration.test_uploads import _deliver, _receive
 
 THREE = [
     {"key": "feed_v2", "type": "boolean", "platform": "android", "value": "false", "note": "new feed"},
@@ -127,7 +127,7 @@ def test_import_through_a_presigned_upload(admin, demo, aws):
     posted = requests.post(token.body["post"]["url"], data=token.body["post"]["fields"],
                            files={"file": ("config.json", json.dumps({"items": THREE}).encode())}, timeout=10)  # fmt: skip
     assert posted.status_code in (200, 204)
-    _deliver(_receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
+    deliver_upload_events(receive_upload_events(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
     upload = admin.get(ws_path(demo, f"/uploads/{token.body['uploadId']}")).body
     assert upload["status"] == "processed", upload
     assert upload["result"]["imported"] == ["feed_v2", "banner.text", "limits"]
@@ -136,7 +136,7 @@ def test_import_through_a_presigned_upload(admin, demo, aws):
     requests.post(
         bad["post"]["url"], data=bad["post"]["fields"], files={"file": ("broken.json", b"{oops")}, timeout=10
     )
-    _deliver(_receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
+    deliver_upload_events(receive_upload_events(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
     failed = admin.get(ws_path(demo, f"/uploads/{bad['uploadId']}")).body
     assert failed["status"] == "failed" and "must be a JSON document" in failed["error"]
     assert (

@@ -10,54 +10,10 @@ import time
 
 import pytest
 
+from tests.builders import batch, deliver_events, event, queued_events
 from tests.conftest import ws_path
 
 _ids = itertools.count()
-
-
-def event(kind: str, release: str, *, at: int | None = None, **extra) -> dict:
-    return {
-        "id": f"evt-{next(_ids):08d}",
-        "type": kind,
-        "at": at or int(time.time()),
-        "release": release,
-        **extra,
-    }
-
-
-def batch(demo, device: str, events: list[dict], *, platform="android", version="4.0") -> dict:
-    return {"schema": 1, "appId": demo["appId"], "workspaceId": demo["workspaceId"], "platform": platform,
-            "deviceId": device, "clientVersion": version, "events": events}  # fmt: skip
-
-
-def queued(aws) -> list[dict]:
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = aws.queue_urls["DeviceEventsQueue"]
-    found = []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not got:
-            return found
-        entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(got)]
-        assert not sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed")
-        found.extend(got)
-
-
-def deliver(messages: list[dict]) -> None:
-    """Call the aggregator exactly as Lambda would, with SQS-shaped events of up to 10 messages."""
-    from app import on_device_events
-
-    for start in range(0, len(messages), 10):
-        records = [
-            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-             "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs",
-             "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:mds-test-device-events",
-             "awsRegion": "us-east-1"}
-            for m in messages[start : start + 10]
-        ]  # fmt: skip
-        on_device_events({"Records": records}, None)
 
 
 def test_the_funnel_is_exact_when_every_batch_comes_twice_and_out_of_order(api, admin, demo, aws):
@@ -82,10 +38,10 @@ def test_the_funnel_is_exact_when_every_batch_comes_twice_and_out_of_order(api, 
     for body in sent:
         reply = api.post("/client/v1/events", body, token="")
         assert reply.status == 202, reply.body
-    messages = queued(aws)
+    messages = queued_events(aws)
     assert len(messages) == len(sent)
-    deliver(messages)
-    deliver(messages[:5])  # SQS redelivers some: nothing changes
+    deliver_events(messages)
+    deliver_events(messages[:5])  # SQS redelivers some: nothing changes
 
     reach = admin.get(ws_path(demo, f"/reach/{release}")).body
     assert reach["funnel"] == {"offered": 6, "prompted": 4, "downloadStarted": 3, "downloaded": 3,
@@ -99,7 +55,7 @@ def test_config_reach_counts_devices_per_value(api, admin, demo, aws):
     for n, value in enumerate(["true", "true", "false"]):
         body = batch(demo, f"phone-{n}", [event("config.active", "config:feed_v2", value=value)])
         assert api.post("/client/v1/events", body, token="").status == 202
-    deliver(queued(aws))
+    deliver_events(queued_events(aws))
     reach = admin.get(ws_path(demo, "/reach/config:feed_v2")).body
     assert reach == {"release": "config:feed_v2", "product": "config", "key": "feed_v2",
                      "values": [{"value": "true", "devices": 2}, {"value": "false", "devices": 1}]}  # fmt: skip
@@ -147,7 +103,7 @@ def test_a_bad_batch_is_refused_naming_the_field_and_nothing_is_queued(api, demo
         e.setdefault("at", int(time.time()))
     reply = api.post("/client/v1/events", body, token="")
     assert reply.status == 400 and reply.body["field"] == field, reply.body
-    assert queued(aws) == []
+    assert queued_events(aws) == []
 
 
 def test_failures_need_a_reason_and_ids_are_unique_per_batch(api, demo, aws):
@@ -158,7 +114,7 @@ def test_failures_need_a_reason_and_ids_are_unique_per_batch(api, demo, aws):
     assert api.post("/client/v1/events", twice, token="").body["field"] == "events[1].id"
     stale = batch(demo, "p", [event("check.answered", "h5-task-2", at=int(time.time()) - 40 * 86400)])
     assert api.post("/client/v1/events", stale, token="").body["field"] == "events[0].at"
-    assert queued(aws) == []
+    assert queued_events(aws) == []
 
 
 def test_batches_are_rate_limited_per_device(api, demo, aws):

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from tests import h5_zips
+from tests.builders import deliver_upload_events, receive_upload_events
 from tests.conftest import ws_path
-from tests.integration.test_uploads import _deliver, _receive
 
 H5 = "12345678"
 
@@ -40,7 +40,7 @@ def send_zip(aws, upload: dict, content: bytes) -> None:
         upload["post"]["url"], data=upload["post"]["fields"], files={"file": ("p.zip", content)}, timeout=10
     )
     assert posted.status_code in (200, 204), posted.text
-    _deliver(_receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
+    deliver_upload_events(receive_upload_events(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
 
 
 def zip_bytes(tmp_path, writer=h5_zips.normal, *args, **kwargs) -> bytes:

@@ -6,7 +6,7 @@ import json
 import re
 
 from chalicelib.security import rsa_keys
-from tests.integration.test_hotpatch_patches import add_patch, app_version
+from tests.builders import add_patch, app_version
 from tests.integration.test_upgrade_cli import mds  # noqa: F401 - the fixture
 
 

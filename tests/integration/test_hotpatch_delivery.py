@@ -12,9 +12,9 @@ from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
 from mds.device.client import DeviceClient
 from mds.device.hotpatch import HotpatchClient
+from tests.builders import add_patch, app_version
 from tests.conftest import ws_path
 from tests.delivery_harness import BucketCdn, ChaliceApi
-from tests.integration.test_hotpatch_patches import add_patch, app_version
 
 REPORT = "/client/v1/hotpatch/report"
 

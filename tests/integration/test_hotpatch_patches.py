@@ -10,28 +10,8 @@ import zipfile
 import pytest
 
 from chalicelib.security import rsa_keys
+from tests.builders import add_patch, app_version
 from tests.conftest import ws_path
-from tests.integration.test_upgrade_packages import send_file
-
-
-def app_version(admin, demo, version: str = "5.0", platform: str = "ios") -> None:
-    """The app version a patch is for: an upgrade package (an App Store link needs no file)."""
-    body = {"platform": platform, "version": version}
-    if platform == "ios":
-        body.update(distribution="appStore", storeUrl="https://apps.apple.com/app/id100")
-    else:
-        body.update(filename="app.apk")
-    reply = admin.post(ws_path(demo, "/upgrade/packages"), body)
-    assert reply.status == 201, reply.body
-
-
-def add_patch(admin, demo, aws, content: bytes, *, filename: str = "fix.js", **extra) -> dict:
-    """Create a patch, upload its file, deliver the S3 event; returns (creation reply, patch as shown)."""
-    body = {"platform": "ios", "appVersion": "5.0", "filename": filename, **extra}
-    reply = admin.post(ws_path(demo, "/hotpatch/patches"), body)
-    assert reply.status == 201, reply.body
-    send_file(aws, reply.body["upload"], content, filename)
-    return reply.body
 
 
 def shown(admin, demo, patch_id: str):

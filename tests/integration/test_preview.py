@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tests.builders import add_android
 from tests.conftest import ws_path
-from tests.integration.test_upgrade_packages import add_android
 
 
 def _preview(api, demo, **context):

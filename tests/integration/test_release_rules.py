@@ -99,8 +99,7 @@ def test_viewer_cannot_change_rules(admin, demo):
 
 
 def test_rule_values_no_release_rule_defines_are_warned_about_not_refused(admin, demo, aws):
-    from tests.integration.test_upgrade_packages import add_android
-    from tests.integration.test_upgrade_tasks import _whitelist
+    from tests.builders import add_android, add_whitelist
 
     _add(admin, demo, type="city", platform="android", name="Shanghai", value="Shanghai")
     _add(admin, demo, type="city", platform="ios", name="Hangzhou", value="Hangzhou")
@@ -113,7 +112,7 @@ def test_rule_values_no_release_rule_defines_are_warned_about_not_refused(admin,
     ]
     created = admin.post(
         ws_path(demo, f"/upgrade/packages/{pid}/tasks"),
-        {"type": "gray", "grayModel": "whitelist", "whitelistIds": [_whitelist(admin, demo)], "mode": "single",
+        {"type": "gray", "grayModel": "whitelist", "whitelistIds": [add_whitelist(admin, demo)], "mode": "single",
          "rules": rules},
     )  # fmt: skip
     assert created.status == 201, created.body

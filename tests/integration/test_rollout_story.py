@@ -9,10 +9,9 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.rollout import bucket
+from tests.builders import add_android, batch, deliver_events, event, queued_events
 from tests.conftest import ws_path
 from tests.delivery_harness import BucketCdn, ChaliceApi
-from tests.integration.test_device_events import batch, deliver, event, queued
-from tests.integration.test_upgrade_packages import add_android
 
 DEVICES = [f"device-{n:04d}" for n in range(2000)]
 
@@ -78,7 +77,7 @@ def test_a_ramped_release_is_stopped_by_its_guardrail_and_rolled_back(
     report(
         api, demo, at_10, release, "check.answered", "prompt.shown", "download.finished", "install.finished"
     )
-    deliver(queued(aws))
+    deliver_events(queued_events(aws))
     assert funnel(admin, demo, release) == {"offered": len(at_10), "prompted": len(at_10), "downloadStarted": 0,
                                             "downloaded": len(at_10), "downloadFailed": 0,
                                             "installed": len(at_10), "installFailed": 0}  # fmt: skip
@@ -105,7 +104,7 @@ def test_a_ramped_release_is_stopped_by_its_guardrail_and_rolled_back(
         "install.failed",
         reason="INSTALL_FAILED_INSUFFICIENT_STORAGE",
     )
-    deliver(queued(aws))
+    deliver_events(queued_events(aws))
 
     state = admin.get(ws_path(demo, f"/rollouts/{release}")).body
     assert state["state"] == "paused" and state["percent"] == "50", state
@@ -130,7 +129,7 @@ def test_a_ramped_release_is_stopped_by_its_guardrail_and_rolled_back(
         body = batch(demo, "device-bad", [{**event("install.finished", release), **change}], version="3.0")
         refused = api.post("/client/v1/events", body, token="")
         assert (refused.status, refused.body["field"]) == (400, field), refused.body
-    deliver(queued(aws))
+    deliver_events(queued_events(aws))
     assert funnel(admin, demo, release) == counted
 
     # roll back: the release ends, every device has exactly what it had before the release
@@ -157,7 +156,7 @@ def test_a_paused_plan_resumes_at_its_step(api, admin, demo, aws, paused_release
     assert admin.put(path, plan).status == 200
     assert admin.post(path + "/resume", {}).status == 409  # running: nothing to resume
     report(api, demo, ["d1", "d2"], release, "install.failed", reason="BOOM")
-    deliver(queued(aws))
+    deliver_events(queued_events(aws))
     assert admin.get(path).body["state"] == "paused"
     if not paused_release:  # someone continued the task by hand; resuming the plan still works
         assert (

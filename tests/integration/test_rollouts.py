@@ -7,9 +7,8 @@ from __future__ import annotations
 import time
 
 from chalicelib.domain.rollout import bucket
+from tests.builders import add_android, batch, deliver_events, event, queued_events
 from tests.conftest import ws_path
-from tests.integration.test_device_events import batch, deliver, event, queued
-from tests.integration.test_upgrade_packages import add_android
 
 PHONES = [f"phone-{n:03d}" for n in range(200)]
 
@@ -57,7 +56,7 @@ def test_a_plan_ramps_keeps_everyone_in_and_a_guardrail_stops_it(api, admin, dem
         extra = {"reason": reason} if reason else {}
         body = batch(demo, phone, [event(kind, release, **extra)])
         assert api.post("/client/v1/events", body, token="").status == 202
-    deliver(queued(aws))
+    deliver_events(queued_events(aws))
 
     state = admin.get(ws_path(demo, f"/rollouts/{release}")).body
     assert state["state"] == "paused" and "1 of 5 devices failed (20%)" in state["reason"]

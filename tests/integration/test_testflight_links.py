@@ -13,16 +13,15 @@ from chalicelib.domain.delivery import decide_each
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.services import upgrade_delivery
+from tests.builders import add_whitelist, later, published_membership
 from tests.conftest import ws_path
-from tests.integration.test_upgrade_delivery import _membership
-from tests.integration.test_upgrade_tasks import _later, _whitelist
 
 LINK = "https://testflight.apple.com/join/AbC"
 
 
 def _answer(tenant: TenantId, device: Device, now: int) -> dict:
     chosen = decide_each(
-        upgrade_delivery.candidates(tenant, Platform.IOS, now=now), device, _membership(tenant), now=now
+        upgrade_delivery.candidates(tenant, Platform.IOS, now=now), device, published_membership(tenant), now=now
     )
     return answers.upgrade(chosen, device)
 
@@ -54,7 +53,7 @@ def test_the_link_is_offered_until_it_expires(admin, demo):
     created = datetime.fromisoformat(package["createdAt"])
     assert package["linkExpiresAt"] == (created + timedelta(days=30)).isoformat().split(".")[0] + "Z"
     assert package["linkExpired"] is False
-    wid = _whitelist(admin, demo, "testers", "alice")
+    wid = add_whitelist(admin, demo, "testers", "alice")
     task = admin.post(ws_path(demo, f"/upgrade/packages/{package['packageId']}/tasks"),
                       {"type": "gray", "grayModel": "whitelist", "whitelistIds": [wid], "mode": "single"})  # fmt: skip
     assert task.status == 201, task.body
@@ -86,7 +85,7 @@ def test_the_link_is_offered_until_it_expires(admin, demo):
 def test_a_time_window_admits_at_most_the_tester_limit(admin, demo):
     package = _package(admin, demo, testers=10)
     path = ws_path(demo, f"/upgrade/packages/{package['packageId']}/tasks")
-    window = {"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": _later(days=1)}
+    window = {"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": later(days=1)}
     too_many = admin.post(path, {**window, "usersCount": 11})
     assert too_many.status == 400 and too_many.body["field"] == "usersCount"
     assert "tester limit (10)" in too_many.body["message"]
@@ -101,7 +100,7 @@ def test_a_time_window_admits_at_most_the_tester_limit(admin, demo):
 def test_whitelists_may_hold_at_most_the_tester_limit(admin, demo):
     package = _package(admin, demo, testers=3)
     path = ws_path(demo, f"/upgrade/packages/{package['packageId']}/tasks")
-    three, two = _whitelist(admin, demo, "three", "a,b,c"), _whitelist(admin, demo, "two", "d,e")
+    three, two = add_whitelist(admin, demo, "three", "a,b,c"), add_whitelist(admin, demo, "two", "d,e")
     regex = admin.post(
         ws_path(demo, "/whitelists"), {"name": "staff", "type": "regex", "patterns": [r"staff_\d+"]}
     )

@@ -10,36 +10,13 @@ from chalicelib.domain import answers
 from chalicelib.domain.delivery import NeedsServer, decide, decide_each
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
-from chalicelib.domain.whitelists import ShardedMembership, published_shards
 from chalicelib.services import upgrade_delivery
+from tests.builders import add_android, upgrade_answer
 from tests.conftest import ws_path
-from tests.integration.test_upgrade_packages import add_android
 
 
 def _tenant(demo) -> TenantId:
     return TenantId(demo["appId"], demo["workspaceId"])
-
-
-def _membership(tenant: TenantId) -> ShardedMembership:
-    """What a device holds: every whitelist in its published form (salted hashes, sharded)."""
-    from chalicelib.store import whitelists
-
-    membership = ShardedMembership()
-    for whitelist in whitelists.list_for_tenant(tenant):
-        membership.add_list(
-            whitelist.id,
-            whitelist.salt,
-            published_shards(whitelist.salt, list(whitelists.read_members(whitelist))),
-        )
-    return membership
-
-
-def _answer(tenant: TenantId, device: Device) -> dict:
-    now = int(time.time())
-    chosen = decide_each(
-        upgrade_delivery.candidates(tenant, device.platform, now=now), device, _membership(tenant), now=now
-    )
-    return answers.upgrade(chosen, device)
 
 
 def _task(admin, demo, package_id: str, **body) -> str:
@@ -69,7 +46,7 @@ def test_story_1_priority(admin, demo, aws):
 
     order = [c.id for c in upgrade_delivery.candidates(tenant, Platform.ANDROID, now=int(time.time()))]
     assert order == [f"upgrade-task-{b}", f"upgrade-task-{a}"]  # same package and type: the latest first
-    got = _answer(tenant, alice)
+    got = upgrade_answer(tenant, alice)
     assert (got["resultStatus"], got["taskId"], got["guideMemo"], got["userId"]) == (206, b, "B", "alice")
     assert (
         got["newestVersion"] == "5.0"
@@ -79,29 +56,29 @@ def test_story_1_priority(admin, demo, aws):
     assert (
         "/download/" in got["downloadURL"] and "key=" in got["downloadURL"] and got["needClientNetType"] == ""
     )
-    assert _answer(tenant, bob) == {"resultStatus": 201, "userId": "bob"}  # not whitelisted
-    assert _answer(tenant, alice_41)["resultStatus"] == 201  # not a targeted client version
+    assert upgrade_answer(tenant, bob) == {"resultStatus": 201, "userId": "bob"}  # not whitelisted
+    assert upgrade_answer(tenant, alice_41)["resultStatus"] == 201  # not a targeted client version
 
     _set(admin, demo, b, "pause")
-    got = _answer(tenant, alice)
+    got = upgrade_answer(tenant, alice)
     assert (got["resultStatus"], got["taskId"], got["silentPeriodDays"]) == (202, a, 3)
     _set(admin, demo, b, "continue")
-    assert _answer(tenant, alice)["taskId"] == b
+    assert upgrade_answer(tenant, alice)["taskId"] == b
     _set(admin, demo, b, "end")
-    assert _answer(tenant, alice)["taskId"] == a
+    assert upgrade_answer(tenant, alice)["taskId"] == a
 
     official = _task(admin, demo, p50, type="official", mode="multiple", clientVersions=["4.0-4.0"])
-    assert _answer(tenant, alice)["taskId"] == official and _answer(tenant, alice)["resultStatus"] == 204
-    assert _answer(tenant, bob)["taskId"] == official
+    assert upgrade_answer(tenant, alice)["taskId"] == official and upgrade_answer(tenant, alice)["resultStatus"] == 204
+    assert upgrade_answer(tenant, bob)["taskId"] == official
 
     p51 = add_android(admin, demo, aws, "5.1")["packageId"]
     newer = _task(admin, demo, p51, type="gray", grayModel="whitelist", whitelistIds=[wid], mode="single",
                   clientVersions=["4.0-4.0"])  # fmt: skip
     order = [c.id for c in upgrade_delivery.candidates(tenant, Platform.ANDROID, now=int(time.time()))]
     assert order == [f"upgrade-task-{t}" for t in (newer, official, a)]
-    got = _answer(tenant, alice)
+    got = upgrade_answer(tenant, alice)
     assert (got["taskId"], got["newestVersion"]) == (newer, "5.1")  # a higher version wins, even gray
-    assert _answer(tenant, bob)["taskId"] == official  # bob is not on the 5.1 whitelist
+    assert upgrade_answer(tenant, bob)["taskId"] == official  # bob is not on the 5.1 whitelist
     assert upgrade_delivery.candidates(tenant, Platform.IOS, now=int(time.time())) == []
 
 
@@ -215,9 +192,9 @@ def test_time_window_loses_to_whitelist_and_official_of_the_same_package(admin, 
     order = [c.id for c in upgrade_delivery.candidates(tenant, Platform.IOS, now=int(time.time()))]
     assert order == [f"upgrade-task-{t}" for t in (official, listed, window)]
     _set(admin, demo, official, "end")
-    assert _answer(tenant, Device(Platform.IOS, user_id="dave", client_version="4.0"))["taskId"] == listed
+    assert upgrade_answer(tenant, Device(Platform.IOS, user_id="dave", client_version="4.0"))["taskId"] == listed
     try:
-        _answer(tenant, Device(Platform.IOS, user_id="erin", client_version="4.0"))
+        upgrade_answer(tenant, Device(Platform.IOS, user_id="erin", client_version="4.0"))
         raise AssertionError("erin only matches the time window: the server must decide")
     except NeedsServer as needs:
         assert needs.candidate.id == f"upgrade-task-{window}"

@@ -6,32 +6,11 @@ import base64
 import hashlib
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import requests
 
 from tests import app_files
+from tests.builders import add_android, send_file
 from tests.conftest import ws_path
-from tests.integration.test_uploads import _deliver, _receive
-
-
-def send_file(aws, token: dict, content: bytes, name: str = "file.bin") -> None:
-    """POST the file to S3 with its presigned policy, then deliver the S3 event as Lambda would."""
-    posted = requests.post(
-        token["post"]["url"], data=token["post"]["fields"], files={"file": (name, content)}, timeout=10
-    )
-    assert posted.status_code in (200, 204), posted.text
-    _deliver(_receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
-
-
-def add_android(admin, demo, aws, version: str = "5.0", *, content: bytes | None = None, **extra) -> dict:
-    """An Android package with an uploaded, processed APK; returns the package as the API shows it."""
-    reply = admin.post(
-        ws_path(demo, "/upgrade/packages"),
-        {"platform": "android", "version": version, "filename": "app.apk", **extra},
-    )
-    assert reply.status == 201, reply.body
-    send_file(aws, reply.body["upload"], app_files.apk(version) if content is None else content, "app.apk")
-    return admin.get(ws_path(demo, f"/upgrade/packages/{reply.body['packageId']}")).body
 
 
 def text(reply) -> str:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
+from tests.builders import add_android, add_task, add_whitelist, later, upgrade_answer
 from tests.conftest import ws_path
-from tests.integration.test_upgrade_delivery import _answer
-from tests.integration.test_upgrade_packages import add_android
-from tests.integration.test_upgrade_tasks import _later, _task, _whitelist
 
 
 def _edit(admin, demo, task_id: str, **body):
@@ -18,14 +16,14 @@ def _edit(admin, demo, task_id: str, **body):
 def test_prompt_versions_rules_and_whitelists_change_what_a_device_gets(admin, demo, aws):
     tenant = TenantId(demo["appId"], demo["workspaceId"])
     pid = add_android(admin, demo, aws, "5.0")["packageId"]
-    qa = _whitelist(admin, demo, "qa", "alice")
-    beta = _whitelist(admin, demo, "beta", "bob")
-    created = _task(admin, demo, pid, type="gray", grayModel="whitelist", whitelistIds=[qa], mode="single",
+    qa = add_whitelist(admin, demo, "qa", "alice")
+    beta = add_whitelist(admin, demo, "beta", "bob")
+    created = add_task(admin, demo, pid, type="gray", grayModel="whitelist", whitelistIds=[qa], mode="single",
                     clientVersions=["4.0-4.9"], guideMemo="Try it")  # fmt: skip
     tid = created.body["taskId"]
     alice = Device(Platform.ANDROID, user_id="alice", client_version="4.0")
     bob = Device(Platform.ANDROID, user_id="bob", client_version="3.0", city="Hangzhou")
-    assert _answer(tenant, alice)["guideMemo"] == "Try it" and _answer(tenant, bob)["resultStatus"] == 201
+    assert upgrade_answer(tenant, alice)["guideMemo"] == "Try it" and upgrade_answer(tenant, bob)["resultStatus"] == 201
 
     edited = _edit(admin, demo, tid, revision=1, guideMemo="Now for beta", description="wider",
                    whitelistIds=[beta], clientVersions=["3.0-4.9"], silentPeriodDays=9,
@@ -34,8 +32,8 @@ def test_prompt_versions_rules_and_whitelists_change_what_a_device_gets(admin, d
     body = edited.body
     assert body["revision"] == 2 and body["whitelistIds"] == [beta] and body["silentPeriodDays"] == 9
     assert body["status"] == "running" and body["description"] == "wider"
-    assert _answer(tenant, alice)["resultStatus"] == 201  # no longer in the task's whitelist
-    answer = _answer(tenant, bob)
+    assert upgrade_answer(tenant, alice)["resultStatus"] == 201  # no longer in the task's whitelist
+    answer = upgrade_answer(tenant, bob)
     assert answer["guideMemo"] == "Now for beta" and answer["silentPeriodDays"] == 9
 
     stale = _edit(admin, demo, tid, revision=1, guideMemo="lost update")
@@ -48,13 +46,13 @@ def test_prompt_versions_rules_and_whitelists_change_what_a_device_gets(admin, d
 
 def test_type_and_gray_model_never_change_and_nothing_is_written(admin, demo, aws):
     pid = add_android(admin, demo, aws, "5.0")["packageId"]
-    qa = _whitelist(admin, demo)
-    tid = _task(admin, demo, pid, type="gray", grayModel="whitelist", whitelistIds=[qa], mode="single").body[
+    qa = add_whitelist(admin, demo)
+    tid = add_task(admin, demo, pid, type="gray", grayModel="whitelist", whitelistIds=[qa], mode="single").body[
         "taskId"
     ]
     for field, body in (
         ("type", {"type": "official"}),
-        ("grayModel", {"grayModel": "timeWindow", "endTime": _later(days=1), "usersCount": 5}),
+        ("grayModel", {"grayModel": "timeWindow", "endTime": later(days=1), "usersCount": 5}),
         ("clientVersions[0]", {"clientVersions": ["4.0-6.0"], "guideMemo": "half"}),
         ("rules[0].type", {"rules": [{"type": "planet", "operation": 1, "values": ["Mars"]}]}),
         ("whitelistIds", {"whitelistIds": []}),
@@ -72,8 +70,8 @@ def test_a_claimed_time_window_cannot_shrink_below_its_claims(admin, demo, aws):
 
     tenant = TenantId(demo["appId"], demo["workspaceId"])
     pid = add_android(admin, demo, aws, "5.0")["packageId"]
-    task = _task(admin, demo, pid, type="gray", grayModel="timeWindow", mode="single",
-                 endTime=_later(days=1), usersCount=5).body  # fmt: skip
+    task = add_task(admin, demo, pid, type="gray", grayModel="timeWindow", mode="single",
+                 endTime=later(days=1), usersCount=5).body  # fmt: skip
     tid = task["taskId"]
     stored_end = admin.get(ws_path(demo, f"/upgrade/tasks/{tid}")).body["endTime"]
     for user in ("u1", "u2", "u3"):
@@ -83,7 +81,7 @@ def test_a_claimed_time_window_cannot_shrink_below_its_claims(admin, demo, aws):
     assert "3 users already claimed" in refused.body["message"]
     past = _edit(admin, demo, tid, endTime="2001-01-01T00:00:00+08:00")
     assert past.status == 400 and past.body["field"] == "endTime"
-    grown = _edit(admin, demo, tid, usersCount=3, endTime=_later(days=2))
+    grown = _edit(admin, demo, tid, usersCount=3, endTime=later(days=2))
     assert grown.status == 200 and grown.body["usersCount"] == 3 and grown.body["claimed"] == 3
     assert grown.body["endTime"] != stored_end
     assert not quota.claim(tenant, tid, "u4", now=1, end_time=4_000_000_000)  # the counter was resized
@@ -91,7 +89,7 @@ def test_a_claimed_time_window_cannot_shrink_below_its_claims(admin, demo, aws):
 
 def test_an_ended_task_and_a_viewer_are_refused(admin, demo, aws):
     pid = add_android(admin, demo, aws, "5.0")["packageId"]
-    tid = _task(admin, demo, pid, type="official", mode="single").body["taskId"]
+    tid = add_task(admin, demo, pid, type="official", mode="single").body["taskId"]
     admin.post(
         ws_path(demo, "/users"), {"username": "viewer9", "password": "a-long-password", "role": "viewer"}
     )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
+from tests.builders import add_android, add_task, add_whitelist, later
 from tests.conftest import ws_path
-from tests.integration.test_upgrade_packages import add_android
 
 
 def _store_package(admin, demo, distribution: str, version: str = "5.0") -> dict:
@@ -19,27 +17,13 @@ def _store_package(admin, demo, distribution: str, version: str = "5.0") -> dict
     return reply.body
 
 
-def _task(admin, demo, package_id: str, **body):
-    return admin.post(ws_path(demo, f"/upgrade/packages/{package_id}/tasks"), body)
-
-
 def _tasks(admin, demo) -> list[dict]:
     return admin.get(ws_path(demo, "/upgrade/tasks")).body["tasks"]
 
 
-def _whitelist(admin, demo, name: str = "qa", ids: str = "u1,u2") -> str:
-    return admin.post(ws_path(demo, "/whitelists"), {"name": name, "type": "normal", "ids": ids}).body[
-        "whitelistId"
-    ]
-
-
-def _later(**delta) -> str:
-    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
-
-
 def test_official_task_defaults_and_package_status(admin, demo):
     package = _store_package(admin, demo, "appStore", "5.0.1")
-    reply = _task(
+    reply = add_task(
         admin, demo, package["packageId"], type="official", mode="forced", guideMemo="Please update"
     )
     assert reply.status == 201, reply.body
@@ -60,8 +44,8 @@ def test_official_task_defaults_and_package_status(admin, demo):
 
 def test_gray_whitelist_task_with_rules_and_net_types(admin, demo):
     package = _store_package(admin, demo, "appStore")
-    wid = _whitelist(admin, demo)
-    reply = _task(
+    wid = add_whitelist(admin, demo)
+    reply = add_task(
         admin, demo, package["packageId"],
         type="gray", grayModel="whitelist", whitelistIds=[wid], mode=202, clientVersions=["4.0-4.9"],
         rules=[{"type": "city", "operation": 1, "values": ["Shanghai"]},
@@ -81,35 +65,35 @@ def test_gray_whitelist_task_with_rules_and_net_types(admin, demo):
 
 def test_platform_constraints(admin, demo, aws):
     testflight = _store_package(admin, demo, "testFlight")
-    official = _task(admin, demo, testflight["packageId"], type="official", mode="single")
+    official = add_task(admin, demo, testflight["packageId"], type="official", mode="single")
     assert (
         official.status == 400
         and official.body["field"] == "type"
         and "gray only" in official.body["message"]
     )
-    forced = _task(admin, demo, testflight["packageId"], type="gray", grayModel="timeWindow", mode="forced",
-                   endTime=_later(days=1), usersCount=10)  # fmt: skip
+    forced = add_task(admin, demo, testflight["packageId"], type="gray", grayModel="timeWindow", mode="forced",
+                   endTime=later(days=1), usersCount=10)  # fmt: skip
     assert forced.status == 400 and forced.body["field"] == "mode"
 
     from tests import app_files
-    from tests.integration.test_upgrade_packages import send_file
+    from tests.builders import send_file
 
     created = admin.post(
         ws_path(demo, "/upgrade/packages"),
         {"platform": "ios", "distribution": "enterprise", "version": "5.1", "filename": "Demo.ipa"},
     ).body
     send_file(aws, created["upload"], app_files.ipa("5.1"), "Demo.ipa")
-    window = _task(admin, demo, created["packageId"], type="gray", grayModel="timeWindow", mode="single",
-                   endTime=_later(days=1), usersCount=10)  # fmt: skip
+    window = add_task(admin, demo, created["packageId"], type="gray", grayModel="timeWindow", mode="single",
+                   endTime=later(days=1), usersCount=10)  # fmt: skip
     assert (
         window.status == 400
         and window.body["field"] == "grayModel"
         and "whitelists only" in window.body["message"]
     )
-    ent_official = _task(admin, demo, created["packageId"], type="official", mode="single")
+    ent_official = add_task(admin, demo, created["packageId"], type="official", mode="single")
     assert ent_official.status == 400 and ent_official.body["field"] == "type"
-    wid = _whitelist(admin, demo)
-    ok = _task(
+    wid = add_whitelist(admin, demo)
+    ok = add_task(
         admin,
         demo,
         created["packageId"],
@@ -125,7 +109,7 @@ def test_platform_constraints(admin, demo, aws):
 def test_bad_task_input_names_the_field_and_changes_nothing(admin, demo):
     package = _store_package(admin, demo, "appStore")
     pid = package["packageId"]
-    wid = _whitelist(admin, demo)
+    wid = add_whitelist(admin, demo)
     cases = [
         ({"type": "beta", "mode": "single"}, "type"),
         ({"type": "official", "mode": "loud"}, "mode"),
@@ -135,11 +119,11 @@ def test_bad_task_input_names_the_field_and_changes_nothing(admin, demo):
         ({"type": "gray", "grayModel": "whitelist", "whitelistIds": ["999"], "mode": "single"}, "whitelistIds[0]"),
         ({"type": "gray", "grayModel": "whitelist", "whitelistIds": [wid, "12345"], "mode": "single"}, "whitelistIds[1]"),
         ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "usersCount": 5}, "endTime"),
-        ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": _later(hours=-1), "usersCount": 5}, "endTime"),
+        ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": later(hours=-1), "usersCount": 5}, "endTime"),
         ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": "tomorrow", "usersCount": 5}, "endTime"),
-        ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": _later(days=1), "usersCount": 0}, "usersCount"),
-        ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": _later(days=1), "usersCount": -3}, "usersCount"),
-        ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": _later(days=1)}, "usersCount"),
+        ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": later(days=1), "usersCount": 0}, "usersCount"),
+        ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": later(days=1), "usersCount": -3}, "usersCount"),
+        ({"type": "gray", "grayModel": "timeWindow", "mode": "single", "endTime": later(days=1)}, "usersCount"),
         ({"type": "official", "mode": "single", "rules": [{"type": "city", "operation": 1, "values": ["x"]}]}, "rules"),
         ({"type": "gray", "grayModel": "whitelist", "whitelistIds": [wid], "mode": "single",
           "rules": [{"type": "city", "operation": 9, "values": ["x"]}]}, "rules[0].operation"),
@@ -154,19 +138,19 @@ def test_bad_task_input_names_the_field_and_changes_nothing(admin, demo):
         ({"type": "official", "mode": "single", "surprise": True}, "surprise"),
     ]  # fmt: skip
     for body, field in cases:
-        reply = _task(admin, demo, pid, **body)
+        reply = add_task(admin, demo, pid, **body)
         assert reply.status == 400 and reply.body["field"] == field, (body, reply.body)
     assert _tasks(admin, demo) == []
     assert admin.get(ws_path(demo, f"/upgrade/packages/{pid}")).body["status"] == "toBeReleased"
-    missing = _task(admin, demo, "404", type="official", mode="single")
+    missing = add_task(admin, demo, "404", type="official", mode="single")
     assert missing.status == 404
 
 
 def test_at_most_ten_live_tasks_per_package(admin, demo):
     pid = _store_package(admin, demo, "appStore")["packageId"]
-    created = [_task(admin, demo, pid, type="official", mode="multiple") for _ in range(10)]
+    created = [add_task(admin, demo, pid, type="official", mode="multiple") for _ in range(10)]
     assert [r.status for r in created] == [201] * 10
-    eleventh = _task(admin, demo, pid, type="official", mode="multiple")
+    eleventh = add_task(admin, demo, pid, type="official", mode="multiple")
     assert (
         eleventh.status == 409
         and eleventh.body["field"] == "packageId"
@@ -175,14 +159,14 @@ def test_at_most_ten_live_tasks_per_package(admin, demo):
     assert len(_tasks(admin, demo)) == 10
     paused = created[0].body["taskId"]
     admin.post(ws_path(demo, f"/upgrade/tasks/{paused}/status"), {"action": "pause"})
-    assert _task(admin, demo, pid, type="official", mode="multiple").status == 409  # paused tasks are live
+    assert add_task(admin, demo, pid, type="official", mode="multiple").status == 409  # paused tasks are live
     admin.post(ws_path(demo, f"/upgrade/tasks/{paused}/status"), {"action": "end"})
-    assert _task(admin, demo, pid, type="official", mode="multiple").status == 201  # ended ones are not
+    assert add_task(admin, demo, pid, type="official", mode="multiple").status == 201  # ended ones are not
 
 
 def test_status_changes_follow_the_state_machine(admin, demo):
     pid = _store_package(admin, demo, "appStore")["packageId"]
-    tid = _task(admin, demo, pid, type="official", mode="single").body["taskId"]
+    tid = add_task(admin, demo, pid, type="official", mode="single").body["taskId"]
     status = ws_path(demo, f"/upgrade/tasks/{tid}/status")
     resume = admin.post(status, {"action": "continue"})
     assert (
@@ -216,14 +200,14 @@ def test_a_time_window_task_ends_at_its_end_time(admin, demo):
     from chalicelib.store import upgrade_tasks
 
     pid = _store_package(admin, demo, "appStore")["packageId"]
-    task = _task(
+    task = add_task(
         admin,
         demo,
         pid,
         type="gray",
         grayModel="timeWindow",
         mode="single",
-        endTime=_later(days=1),
+        endTime=later(days=1),
         usersCount=50,
     )
     assert task.status == 201 and task.body["usersCount"] == 50 and task.body["claimed"] == 0
@@ -233,7 +217,7 @@ def test_a_time_window_task_ends_at_its_end_time(admin, demo):
 
 def test_viewer_cannot_end_a_task_and_the_attempt_is_audited(admin, demo):
     pid = _store_package(admin, demo, "appStore")["packageId"]
-    tid = _task(admin, demo, pid, type="official", mode="single").body["taskId"]
+    tid = add_task(admin, demo, pid, type="official", mode="single").body["taskId"]
     admin.post(
         ws_path(demo, "/users"), {"username": "viewer4", "password": "a-long-password", "role": "viewer"}
     )
@@ -251,7 +235,7 @@ def test_viewer_cannot_end_a_task_and_the_attempt_is_audited(admin, demo):
 
 def test_another_tenant_cannot_see_or_change_a_task(admin, demo):
     pid = _store_package(admin, demo, "appStore")["packageId"]
-    tid = _task(admin, demo, pid, type="official", mode="single").body["taskId"]
+    tid = add_task(admin, demo, pid, type="official", mode="single").body["taskId"]
     admin.post("/api/workspaces", {"appId": "OTHER", "workspaceId": "prod", "name": "Other"})
     other = {"appId": "OTHER", "workspaceId": "prod"}
     assert admin.get(ws_path(other, f"/upgrade/tasks/{tid}")).status == 404
@@ -262,8 +246,8 @@ def test_another_tenant_cannot_see_or_change_a_task(admin, demo):
 def test_deleting_a_package_with_live_tasks_is_refused_naming_them(admin, demo, aws):
     package = add_android(admin, demo, aws, "5.0")
     pid = package["packageId"]
-    first = _task(admin, demo, pid, type="official", mode="single").body["taskId"]
-    second = _task(admin, demo, pid, type="official", mode="forced").body["taskId"]
+    first = add_task(admin, demo, pid, type="official", mode="single").body["taskId"]
+    second = add_task(admin, demo, pid, type="official", mode="forced").body["taskId"]
     admin.post(ws_path(demo, f"/upgrade/tasks/{second}/status"), {"action": "pause"})
     refused = admin.delete(ws_path(demo, f"/upgrade/packages/{pid}"))
     assert refused.status == 409
@@ -284,8 +268,8 @@ def test_deleting_a_package_with_live_tasks_is_refused_naming_them(admin, demo, 
 
 def test_a_whitelist_used_by_a_live_task_cannot_be_deleted(admin, demo):
     pid = _store_package(admin, demo, "appStore")["packageId"]
-    wid = _whitelist(admin, demo)
-    tid = _task(admin, demo, pid, type="gray", grayModel="whitelist", whitelistIds=[wid], mode="single").body[
+    wid = add_whitelist(admin, demo)
+    tid = add_task(admin, demo, pid, type="gray", grayModel="whitelist", whitelistIds=[wid], mode="single").body[
         "taskId"
     ]
     refused = admin.delete(ws_path(demo, f"/whitelists/{wid}"))

@@ -6,37 +6,8 @@ import json
 
 import requests
 
+from tests.builders import deliver_upload_events, receive_upload_events
 from tests.conftest import ws_path
-
-
-def _receive(sqs, url):
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-        "Messages", []
-    )
-    return [m for m in messages if "s3:TestEvent" not in m["Body"]]
-
-
-def _deliver(messages):
-    """Call the handler exactly as Lambda would, with an SQS-shaped event."""
-    from app import app, on_upload_event
-
-    event = {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:mds-test-events",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-    assert app  # the handler is the app's registered one
-    on_upload_event(event, None)
 
 
 def test_upload_round_trip(admin, demo, aws):
@@ -51,10 +22,10 @@ def test_upload_round_trip(admin, demo, aws):
     assert posted.status_code in (200, 204), posted.text
 
     sqs = boto3.client("sqs", region_name="us-east-1")
-    messages = _receive(sqs, aws.queue_urls["EventsQueue"])
+    messages = receive_upload_events(sqs, aws.queue_urls["EventsQueue"])
     assert len(messages) == 1
-    _deliver(messages)
-    _deliver(messages)  # SQS is at-least-once: a redelivery changes nothing
+    deliver_upload_events(messages)
+    deliver_upload_events(messages)  # SQS is at-least-once: a redelivery changes nothing
 
     status = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
     assert status["status"] == "received"
@@ -79,7 +50,7 @@ def test_oversized_object_written_around_the_policy_is_marked_failed(admin, demo
             {"eventTime": "t", "s3": {"object": {"key": token["objectKey"], "size": 10**6, "eTag": "e"}}}
         ]
     }
-    _deliver([{"MessageId": "1", "ReceiptHandle": "r", "Body": json.dumps(body)}])
+    deliver_upload_events([{"MessageId": "1", "ReceiptHandle": "r", "Body": json.dumps(body)}])
     status = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
     assert status["status"] == "failed" and "limit" in status["error"]
 
@@ -103,9 +74,9 @@ def test_events_for_unknown_objects_are_ignored_and_garbage_raises(aws):
             {"eventTime": "t", "s3": {"object": {"key": "uploads/A/w/nope/x.txt", "size": 1, "eTag": "e"}}}
         ]
     }
-    _deliver([{"MessageId": "1", "ReceiptHandle": "r", "Body": json.dumps(body)}])  # no error: nothing to do
+    deliver_upload_events([{"MessageId": "1", "ReceiptHandle": "r", "Body": json.dumps(body)}])  # no error: nothing to do
     with pytest.raises(ValueError):
-        _deliver([{"MessageId": "2", "ReceiptHandle": "r", "Body": "not json"}])
+        deliver_upload_events([{"MessageId": "2", "ReceiptHandle": "r", "Body": "not json"}])
 
 
 def test_a_processor_that_fails_transiently_is_retried_on_redelivery(admin, demo, aws, monkeypatch):
@@ -127,13 +98,13 @@ def test_a_processor_that_fails_transiently_is_retried_on_redelivery(admin, demo
     requests.post(
         token["post"]["url"], data=token["post"]["fields"], files={"file": ("icon.png", b"png")}, timeout=10
     )
-    messages = _receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"])
+    messages = receive_upload_events(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"])
     import pytest
 
     with pytest.raises(ConnectionError):
-        _deliver(messages)  # the handler raises: SQS will deliver the message again
+        deliver_upload_events(messages)  # the handler raises: SQS will deliver the message again
     assert admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body["status"] == "received"
-    _deliver(messages)
-    _deliver(messages)  # a third delivery finds it processed and does nothing
+    deliver_upload_events(messages)
+    deliver_upload_events(messages)  # a third delivery finds it processed and does nothing
     status = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
     assert (status["status"], status["result"], len(calls)) == ("processed", {"ok": True}, 2)

@@ -8,8 +8,8 @@ import json
 import boto3
 import requests
 
+from tests.builders import deliver_upload_events, receive_upload_events
 from tests.conftest import ws_path
-from tests.integration.test_uploads import _deliver, _receive
 
 
 def _create(admin, demo, **body):
@@ -96,7 +96,7 @@ def test_import_file_through_presigned_post(admin, demo, aws):
         files={"file": ("ids.csv", content.encode())},
         timeout=10,
     )
-    _deliver(_receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
+    deliver_upload_events(receive_upload_events(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
     upload = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
     assert upload["status"] == "processed", upload
     assert upload["result"]["added"] == 1000 and upload["result"]["alreadyPresent"] == 1
@@ -117,7 +117,7 @@ def test_import_of_a_binary_file_changes_nothing(admin, demo, aws):
         files={"file": ("ids.txt", b"\x89PNG\x00\x01")},
         timeout=10,
     )
-    _deliver(_receive(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
+    deliver_upload_events(receive_upload_events(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
     upload = admin.get(ws_path(demo, f"/uploads/{token['uploadId']}")).body
     assert upload["status"] == "failed" and "not a text file" in upload["error"]
     assert admin.get(ws_path(demo, f"/whitelists/{wid}")).body["count"] == 2
