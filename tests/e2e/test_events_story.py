@@ -17,7 +17,7 @@ from chalicelib.domain.targeting import Device
 from mds.device.client import DeviceClient
 from mds.device.events import EventReporter
 from tests import app_files
-from tests.e2e.test_foundation_story import mds
+from tests.e2e.cli import mds
 
 pytestmark = pytest.mark.e2e
 WAIT_SECONDS = 60  # how long a broken pipeline takes to fail; a working one is seen as soon as it is done

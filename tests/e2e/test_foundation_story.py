@@ -6,39 +6,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from alibabacloud_mpaas20201028 import models
 from alibabacloud_mpaas20201028.client import Client
 from alibabacloud_tea_openapi.models import Config
 
-from tests.e2e.conftest import PROJECT_DIR, child_environment
+from tests.e2e.cli import mds
 from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e
-
-
-def mds(stack, session, *args: str) -> str:
-    env = {
-        **child_environment(),
-        "MDS_ENDPOINT": stack.api_url,
-        "MDS_SESSION_FILE": str(session),
-        # simulated phones keep their state next to the session, never in the user's home
-        "MDS_DEVICE_DIR": str(session.parent / "phones"),
-        "COLUMNS": "200",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "mds.cli", *args],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def test_first_day(local_stack, tmp_path):

@@ -16,8 +16,7 @@ import requests
 
 from chalicelib.domain.targeting import Device
 from tests import h5_zips
-from tests.e2e.test_foundation_story import mds
-from tests.e2e.test_upgrade_story import mds_fail
+from tests.e2e.cli import mds, mds_fail
 from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e

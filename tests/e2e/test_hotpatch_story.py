@@ -19,8 +19,7 @@ from chalicelib.security import rsa_keys
 from mds.device.client import DeviceClient
 from mds.device.hotpatch import HotpatchClient
 from tests import app_files
-from tests.e2e.test_foundation_story import mds
-from tests.e2e.test_upgrade_story import mds_fail
+from tests.e2e.cli import mds, mds_fail
 from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ from alibabacloud_tea_openapi.models import Config
 from Tea.exceptions import TeaException
 
 from tests import h5_zips
-from tests.e2e.test_foundation_story import mds
+from tests.e2e.cli import mds
 from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests import app_files
-from tests.e2e.test_foundation_story import mds
+from tests.e2e.cli import mds
 from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e

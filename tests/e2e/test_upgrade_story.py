@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests import app_files
-from tests.e2e.test_foundation_story import mds
+from tests.e2e.cli import mds, mds_fail
 from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e
@@ -50,25 +50,3 @@ def test_ship_an_apk(local_stack, tmp_path):
     assert "is not an APK: it is not a zip archive" in env_failure
 
 
-def mds_fail(stack, session, *args: str) -> str:
-    import subprocess
-    import sys
-
-    from tests.e2e.conftest import PROJECT_DIR, child_environment
-
-    env = {
-        **child_environment(),
-        "MDS_ENDPOINT": stack.api_url,
-        "MDS_SESSION_FILE": str(session),
-        "COLUMNS": "200",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "mds.cli", *args],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 1, done.stdout + done.stderr
-    return done.stdout + done.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.test_upgrade_cli import mds  # noqa: F401 - the fixture
-
 
 def test_config_from_the_command_line(mds, tmp_path):  # noqa: F811
     added = mds("config", "add", "feed_v2", "--type", "boolean", "--value", "false", "--platform", "android",

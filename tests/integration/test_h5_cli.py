@@ -7,7 +7,6 @@ import json
 
 from tests.integration.test_h5_delivery import rsa_pem, setup, task, whitelist  # noqa: F401 - fixtures
 from tests.integration.test_h5_packages import H5
-from tests.integration.test_upgrade_cli import mds  # noqa: F401 - the fixture
 
 
 def test_list_versions_and_tasks_and_move_a_task_from_the_command_line(mds, admin, demo, setup):  # noqa: F811

@@ -7,7 +7,6 @@ import re
 
 from chalicelib.security import rsa_keys
 from tests.builders import add_patch, app_version
-from tests.integration.test_upgrade_cli import mds  # noqa: F401 - the fixture
 
 
 def test_release_lifecycle_rollback_stats_and_keys_from_the_command_line(mds, admin, demo, aws, tmp_path):  # noqa: F811

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from tests.builders import add_android
-from tests.integration.test_upgrade_cli import mds  # noqa: F401 - the fixture
 
 
 def test_a_plan_from_the_command_line(mds, admin, demo, aws):  # noqa: F811

@@ -5,31 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-from typer.testing import CliRunner
-
-from mds.cli import app
-
-
-@pytest.fixture
-def mds(http_endpoint, demo, tmp_path, monkeypatch):
-    monkeypatch.setenv("MDS_ENDPOINT", f"http://{http_endpoint}")
-    monkeypatch.setenv("MDS_SESSION_FILE", str(tmp_path / "session.json"))
-    for name in ("MDS_ACCESS_KEY_ID", "MDS_ACCESS_KEY_SECRET", "MDS_APP_ID", "MDS_WORKSPACE_ID"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True):
-        result = runner.invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "200"})
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    bootstrap = tmp_path / "bootstrap.json"
-    bootstrap.write_text(json.dumps(demo))
-    run("login", "--bootstrap", str(bootstrap))
-    return run
-
 
 def test_packages_and_tasks_from_the_command_line(mds, tmp_path):
     added = mds("upgrade", "package", "add", "--platform", "ios", "--distribution", "appStore",

@@ -1,0 +1,32 @@
+"""Fixtures shared by the integration tests (builders are in tests/builders.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mds.cli import app
+
+
+@pytest.fixture
+def mds(http_endpoint, demo, tmp_path, monkeypatch):
+    """The `mds` CLI in process against the app over real HTTP, logged in as the demo admin:
+    ``mds("upgrade", "package", "list")``; ``ok=False`` for a command that may fail."""
+    monkeypatch.setenv("MDS_ENDPOINT", f"http://{http_endpoint}")
+    monkeypatch.setenv("MDS_SESSION_FILE", str(tmp_path / "session.json"))
+    for name in ("MDS_ACCESS_KEY_ID", "MDS_ACCESS_KEY_SECRET", "MDS_APP_ID", "MDS_WORKSPACE_ID"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True):
+        result = runner.invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "200"})
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    bootstrap = tmp_path / "bootstrap.json"
+    bootstrap.write_text(json.dumps(demo))
+    run("login", "--bootstrap", str(bootstrap))
+    return run
