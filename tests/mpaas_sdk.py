@@ -15,12 +15,21 @@ from alibabacloud_tea_openapi.models import Config
 
 from tests.sdk_capture import no_proxy_env
 
+# The official SDK stops reading an answer after 10 s by default. A write that re-publishes manifests
+# can take longer on a loaded 2-core machine (the test suite under .ci/stress), so every client the tests
+# make uses one generous timeout; a customer's CI script sets its own the same way (Config.read_timeout).
+SDK_READ_TIMEOUT_MS = 120_000
+SDK_CONNECT_TIMEOUT_MS = 30_000
+
+
+def sdk_config(endpoint: str, key_id: str, secret: str, **extra) -> Config:
+    return Config(access_key_id=key_id, access_key_secret=secret, endpoint=endpoint, protocol="http",
+                  read_timeout=SDK_READ_TIMEOUT_MS, connect_timeout=SDK_CONNECT_TIMEOUT_MS, **extra)  # fmt: skip
+
 
 class MpaasSdk:
     def __init__(self, endpoint: str, key_id: str, secret: str, app_id: str, workspace_id: str) -> None:
-        self.client = Client(
-            Config(access_key_id=key_id, access_key_secret=secret, endpoint=endpoint, protocol="http")
-        )
+        self.client = Client(sdk_config(endpoint, key_id, secret))
         self.ids = {"app_id": app_id, "workspace_id": workspace_id, "tenant_id": "MDS"}
 
     @classmethod

@@ -10,9 +10,9 @@ import os
 import pytest
 from alibabacloud_mpaas20201028 import models
 from alibabacloud_mpaas20201028.client import Client
-from alibabacloud_tea_openapi.models import Config
 
 from tests.e2e.cli import mds
+from tests.mpaas_sdk import sdk_config
 from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e
@@ -50,12 +50,7 @@ def test_first_day(local_stack, tmp_path):
     # the new AccessKey authenticates the official mPaaS SDK
     creds = json.loads(bootstrap.read_text())
     client = Client(
-        Config(
-            access_key_id=key["accessKeyId"],
-            access_key_secret=key["accessKeySecret"],
-            endpoint=local_stack.api_url.removeprefix("http://"),
-            protocol="http",
-        )
+        sdk_config(local_stack.api_url.removeprefix("http://"), key["accessKeyId"], key["accessKeySecret"])
     )
     with no_proxy_env():
         listed = client.list_mcube_nebula_apps(

@@ -13,11 +13,11 @@ import pytest
 import requests
 from alibabacloud_mpaas20201028 import models
 from alibabacloud_mpaas20201028.client import Client
-from alibabacloud_tea_openapi.models import Config
 from Tea.exceptions import TeaException
 
 from tests import h5_zips
 from tests.e2e.cli import mds
+from tests.mpaas_sdk import SDK_CONNECT_TIMEOUT_MS, SDK_READ_TIMEOUT_MS, sdk_config
 from tests.sdk_capture import no_proxy_env
 
 pytestmark = pytest.mark.e2e
@@ -29,9 +29,7 @@ class Pipeline:
     """What a customer's mPaaS CI script holds: one client, the AppId/WorkspaceId pair."""
 
     def __init__(self, endpoint: str, key_id: str, secret: str, app_id: str, workspace_id: str) -> None:
-        self.client = Client(
-            Config(access_key_id=key_id, access_key_secret=secret, endpoint=endpoint, protocol="http")
-        )
+        self.client = Client(sdk_config(endpoint, key_id, secret))
         self.ids = {"app_id": app_id, "workspace_id": workspace_id, "tenant_id": "MDS"}
 
     def call(self, method: str, request_class: str, **params):
@@ -205,7 +203,8 @@ def test_mpaas_ci_script_ships_an_h5_package(local_stack, tmp_path):
     from aliyunsdkcore.client import AcsClient
     from aliyunsdkcore.request import CommonRequest
 
-    legacy = AcsClient(key["accessKeyId"], key["accessKeySecret"], "cn-hangzhou")
+    legacy = AcsClient(key["accessKeyId"], key["accessKeySecret"], "cn-hangzhou",
+                       timeout=SDK_READ_TIMEOUT_MS // 1000, connect_timeout=SDK_CONNECT_TIMEOUT_MS // 1000)  # fmt: skip
     request = CommonRequest(
         domain=endpoint, version="2020-10-28", action_name="ListMcubeNebulaTasks", product="mPaaS"
     )

@@ -11,17 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alibabacloud_mpaas20201028 import models
 from alibabacloud_mpaas20201028.client import Client
-from alibabacloud_tea_openapi.models import Config
 from Tea.exceptions import TeaException
 
 from tests.conftest import ws_path
+from tests.mpaas_sdk import sdk_config
 from tests.sdk_capture import no_proxy_env
 
 
 def _tea(endpoint: str, key_id: str, secret: str, **extra) -> Client:
-    return Client(
-        Config(access_key_id=key_id, access_key_secret=secret, endpoint=endpoint, protocol="http", **extra)
-    )
+    return Client(sdk_config(endpoint, key_id, secret, **extra))
 
 
 def _list_apps(client: Client, demo):
