@@ -6,6 +6,7 @@
  */
 import { type ConfigValue, intervalSeconds, typedValue } from "./answers.js";
 import type { DeliveryClient } from "./client.js";
+import { type EventReporter, report } from "./events.js";
 import { getJson, setJson } from "./storage.js";
 import type { DeviceContext } from "./targeting.js";
 
@@ -19,7 +20,12 @@ export class ConfigClient {
   private loadedAt: number | null = null;
   private readonly listeners = new Set<{ key: string | null; listener: ConfigListener }>();
 
-  constructor(private readonly delivery: DeliveryClient, private readonly device: () => DeviceContext) {}
+  constructor(
+    private readonly delivery: DeliveryClient,
+    private readonly device: () => DeviceContext,
+    /** When set, each load reports config.active for every value in force (once per key and value). */
+    private readonly events: EventReporter | null = null,
+  ) {}
 
   /** Read the persisted values (createMds does this once). */
   async restore(): Promise<void> {
@@ -67,6 +73,7 @@ export class ConfigClient {
     this.configs = fresh;
     this.loadedAt = this.delivery.clock();
     await setJson(this.delivery.storage, VALUES, { configs: this.configs, loadedAt: this.loadedAt });
+    if (this.events) await report(() => this.events!.configEntries(fresh));
     for (const key of changed) {
       for (const { key: wanted, listener } of [...this.listeners]) if (wanted === null || wanted === key) listener(key, this.get(key));
     }

@@ -9,6 +9,7 @@
 import { type VerifiedAmr, verifyAmr } from "./amr.js";
 import type { DeliveryClient } from "./client.js";
 import { MdsError } from "./errors.js";
+import { type EventReporter, report } from "./events.js";
 import { type RsaPublicKey, rsaPublicKey } from "./rsa.js";
 import { getJson, setJson } from "./storage.js";
 import type { DeviceContext } from "./targeting.js";
@@ -33,6 +34,8 @@ interface Installed {
   mainUrl: string;
   files: string[];
   asyncReqRate: number;
+  /** The release (candidate ID, `h5-task-<id>`) that chose this version, when known. */
+  release?: string;
 }
 
 interface H5State {
@@ -51,6 +54,14 @@ export interface H5SyncResult {
 
 export type Resolved = { offline: true; h5Id: string; version: string; path: string; key: string } | { offline: false; url: string };
 
+/** What one sync did for one H5 app, for the events reporter. */
+export interface H5Happened {
+  release: string | undefined;
+  downloaded: boolean;
+  installed: boolean;
+  error: MdsError | null;
+}
+
 const STATE = "h5/state.json";
 
 export class H5Client {
@@ -60,6 +71,8 @@ export class H5Client {
     private readonly delivery: DeliveryClient,
     publicKeyPem: string | null,
     private readonly networkType: () => string | Promise<string>,
+    /** When set, each sync reports check.answered, download.finished + install.finished or install.failed. */
+    private readonly events: EventReporter | null = null,
   ) {
     this.key = publicKeyPem ? rsaPublicKey(publicKeyPem) : null;
   }
@@ -77,9 +90,13 @@ export class H5Client {
     const decision = await this.delivery.check("h5", device);
     const onWifi = reportedNetwork(await this.networkType()) === "wifi";
     const results: Record<string, H5SyncResult> = {};
+    const happened: H5Happened[] = [];
     for (const item of (decision.answer.packages ?? []) as H5Package[]) {
       const h5Id = String(item.h5Id);
       const version = String(item.version);
+      const release = decision.chosen[h5Id];
+      const seen: H5Happened = { release, downloaded: false, installed: false, error: null };
+      happened.push(seen);
       if (state.installed[h5Id]?.version === version || state.pending[h5Id]?.version === version) {
         results[h5Id] = { version, status: state.installed[h5Id]?.version === version ? "current" : "staged", error: null };
         continue;
@@ -91,10 +108,13 @@ export class H5Client {
       try {
         const verified = await this.fetchVerified(item);
         const entry = await this.write(h5Id, item, verified);
+        if (release) entry.release = release;
+        seen.downloaded = true;
         if (item.installType === 0 && state.installed[h5Id]) {
           state.pending[h5Id] = entry;
           results[h5Id] = { version, status: "staged", error: null };
         } else {
+          seen.installed = true;
           await this.retire(state.installed[h5Id], h5Id);
           state.installed[h5Id] = entry;
           delete state.pending[h5Id];
@@ -103,6 +123,7 @@ export class H5Client {
       } catch (error) {
         if (!(error instanceof MdsError)) throw error;
         results[h5Id] = { version, status: "failed", error }; // the installed version stays
+        seen.error = error;
       }
     }
     for (const h5Id of Object.keys(state.installed)) {
@@ -114,6 +135,7 @@ export class H5Client {
     }
     state.lastSync = now;
     await setJson(this.delivery.storage, STATE, state);
+    if (this.events) await report(() => this.events!.h5Synced(happened));
     return results;
   }
 
@@ -160,6 +182,8 @@ export class H5Client {
       delete state.pending[h5Id];
       await setJson(this.delivery.storage, STATE, state);
       await this.retire(previous, h5Id);
+      const release = pending.release;
+      if (this.events && release) await report(() => this.events!.record("install.finished", release));
     }
     return state.installed[h5Id]?.version ?? null;
   }

@@ -9,6 +9,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import type { Answer } from "./answers.js";
 import type { DeliveryClient } from "./client.js";
 import { MdsError } from "./errors.js";
+import { type EventReporter, reasonText, report } from "./events.js";
 import { rsaPublicKey, rsaVerify } from "./rsa.js";
 import { getJson, setJson } from "./storage.js";
 import { Device, type DeviceContext } from "./targeting.js";
@@ -47,6 +48,8 @@ export class HotpatchClient {
     private readonly delivery: DeliveryClient,
     /** key ID → PEM of the patch public keys the app pins (`GET .../hotpatch/keys`). */
     private readonly patchKeys: Readonly<Record<string, string>>,
+    /** When set, an answer offering a patch reports check.answered, then install.finished or install.failed. */
+    private readonly events: EventReporter | null = null,
   ) {}
 
   async sync(context: DeviceContext, options: { report?: boolean } = {}): Promise<HotpatchSync> {
@@ -75,6 +78,8 @@ export class HotpatchClient {
     }
     const wanted = answer.patchId === null || answer.patchId === undefined ? null : String(answer.patchId);
     const newer = current === null || (wanted !== current.patchId && (Number(answer.order) || 0) > current.order);
+    const release = answer.releaseId === null || answer.releaseId === undefined ? null : `hotpatch-release-${answer.releaseId}`;
+    if (this.events && release && wanted !== null && !revoked.has(wanted)) await report(() => this.events!.record("check.answered", release));
     if (wanted !== null && !revoked.has(wanted) && newer) {
       try {
         const installed = await this.install(answer, name);
@@ -87,6 +92,10 @@ export class HotpatchClient {
         result.actions.push(`refused ${wanted}: ${error.kind}`);
       }
       if (options.report !== false) await this.report(device, answer, result.error);
+      if (this.events && release) {
+        const error = result.error;
+        await report(() => (error ? this.events!.record("install.failed", release, { reason: reasonText(error.message) }) : this.events!.record("install.finished", release)));
+      }
     }
     await setJson(this.delivery.storage, STATE, state);
     result.applied = slot.applied ? slot.applied.patchId : null;

@@ -1,9 +1,10 @@
-/** MDS device SDK: `createMds(options)` gives `upgrade`, `config`, `h5` and `hotpatch`. */
+/** MDS device SDK: `createMds(options)` gives `upgrade`, `config`, `h5`, `hotpatch` and, for a device with a deviceId, `events`. */
 import { DeliveryClient, type ClientOptions } from "./client.js";
 import { ConfigClient } from "./config.js";
+import { EventReporter } from "./events.js";
 import { H5Client } from "./h5.js";
 import { HotpatchClient } from "./hotpatch.js";
-import type { DeviceContext } from "./targeting.js";
+import { Device, type DeviceContext } from "./targeting.js";
 import { UpgradeClient } from "./upgrade.js";
 
 export interface MdsOptions extends ClientOptions {
@@ -15,6 +16,11 @@ export interface MdsOptions extends ClientOptions {
   h5PublicKey?: string;
   /** key ID → PEM of the hotpatch public keys the app pins. */
   patchKeys?: Readonly<Record<string, string>>;
+  /**
+   * Device events (docs/events.md): on by default when `device` gives a context with a `deviceId`, then
+   * `mds.events` records what the products do and `mds.events.flush()` sends it. `false`: no events.
+   */
+  events?: boolean;
 }
 
 export interface Mds {
@@ -23,6 +29,8 @@ export interface Mds {
   config: ConfigClient;
   h5: H5Client;
   hotpatch: HotpatchClient;
+  /** The device's event reporter: null without a `device` whose context has a `deviceId`, or with `events: false`. */
+  events: EventReporter | null;
 }
 
 /** Build the SDK; restores persisted config values before it resolves. */
@@ -34,15 +42,25 @@ export async function createMds(options: MdsOptions): Promise<Mds> {
     (() => {
       throw new Error("pass a device context, or options.device");
     });
-  const config = new ConfigClient(delivery, device);
+  const events = options.events !== false && options.device && hasDeviceId(options.device) ? new EventReporter(delivery, options.device) : null;
+  const config = new ConfigClient(delivery, device, events);
   await config.restore();
   return {
     delivery,
-    upgrade: new UpgradeClient(delivery, networkType),
+    upgrade: new UpgradeClient(delivery, networkType, events),
     config,
-    h5: new H5Client(delivery, options.h5PublicKey ?? null, networkType),
-    hotpatch: new HotpatchClient(delivery, options.patchKeys ?? {}),
+    h5: new H5Client(delivery, options.h5PublicKey ?? null, networkType, events),
+    hotpatch: new HotpatchClient(delivery, options.patchKeys ?? {}, events),
+    events,
   };
+}
+
+function hasDeviceId(device: () => DeviceContext): boolean {
+  try {
+    return Boolean(Device.fromContext(device()).deviceId);
+  } catch {
+    return false;
+  }
 }
 
 export { type Answer, type ConfigValue, type Product, answerFor, intervalSeconds, typedValue } from "./answers.js";
@@ -52,7 +70,8 @@ export { ConfigClient, type ConfigListener } from "./config.js";
 export { Candidate, type CandidateJson, type IndexDocument, type Membership, NeedsServer, decideEach, decideEachNow, findSegment, readSegment } from "./delivery.js";
 export { type PublicKeys, openEnvelope, publicKeys } from "./envelope.js";
 export { MdsError, type MdsErrorKind } from "./errors.js";
-export { H5Client, type H5SyncResult, type Resolved } from "./h5.js";
+export { type Batch, type DeviceEvent, EVENTS_SCHEMA, EventReporter, type EventType, MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, type RecordOptions, configText, reasonText } from "./events.js";
+export { H5Client, type H5Happened, type H5SyncResult, type Resolved } from "./h5.js";
 export { HotpatchClient, type HotpatchSync } from "./hotpatch.js";
 export { PublishedMembership, fullMatch } from "./membership.js";
 export { rsaPublicKey, rsaVerify } from "./rsa.js";

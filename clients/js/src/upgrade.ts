@@ -8,6 +8,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import type { Answer } from "./answers.js";
 import type { DeliveryClient, Decision } from "./client.js";
 import { MdsError } from "./errors.js";
+import { type EventReporter, report } from "./events.js";
 import { getJson, setJson } from "./storage.js";
 import type { DeviceContext } from "./targeting.js";
 import { hex, normalizeNetwork, reportedNetwork } from "./text.js";
@@ -49,7 +50,12 @@ export interface DownloadOptions {
 const PROMPTED = "upgrade/prompted.json";
 
 export class UpgradeClient {
-  constructor(private readonly delivery: DeliveryClient, private readonly networkType: () => string | Promise<string>) {}
+  constructor(
+    private readonly delivery: DeliveryClient,
+    private readonly networkType: () => string | Promise<string>,
+    /** When set, an answer offering a release reports check.answered (and prompt.shown when `prompt`). */
+    private readonly events: EventReporter | null = null,
+  ) {}
 
   async check(device: DeviceContext): Promise<UpgradeCheck> {
     let decision: Decision;
@@ -68,7 +74,7 @@ export class UpgradeClient {
     const nets = String(answer.needClientNetType || "").split(",").map((n) => n.trim()).filter(Boolean).map(normalizeNetwork);
     const networkAllowed = nets.length === 0 || nets.includes(reportedNetwork(await this.networkType()));
     const taskId = answer.taskId === undefined ? null : String(answer.taskId);
-    return {
+    const offered: UpgradeCheck = {
       ...base,
       result: "HAS_NEW_VERSION",
       mode,
@@ -84,6 +90,8 @@ export class UpgradeClient {
       fileSha256: typeof answer.fileSha256 === "string" ? answer.fileSha256 : null,
       fileSize: typeof answer.fileSize === "number" ? answer.fileSize : null,
     };
+    if (this.events) await report(() => this.events!.upgradeChecked(offered));
+    return offered;
   }
 
   /** Single reminders prompt once per silent period per task; the time is kept in storage. */
