@@ -11,6 +11,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -241,3 +242,135 @@ def result_statuses(ws: Workspace, devices: list[dict]) -> set[int]:
     reference = reference_client(ws)
     with no_proxy_env():
         return {reference.check("upgrade", Device.from_context(d)).answer["resultStatus"] for d in devices}
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+H5_ID = "12345678"
+
+
+def events_story(ws: Workspace, make_phones, *, report: dict, h5_installed: str) -> None:
+    """Phones on an SDK report what happened (an upgrade offered and prompted, downloads and installs, an H5_ID
+    install, a hotpatch apply, the config value in force) to POST /client/v1/events; the stack's worker
+    counts them and GET {ws}/reach/{release} shows exact device counts — unchanged by the same batches sent
+    again, by the same facts recorded again, and by a restarted app on the same storage. ``report``: what
+    a check or sync request needs for the driver to hand its outcome to the reporter."""
+    from chalicelib.security import rsa_keys
+    from tests import h5_zips
+
+    ws.package("5.0")
+    upgrade = "upgrade-task-" + ws.task(ws.package("5.1"), "--type", "official", "--mode", "forced",
+                                        "--client-versions", "5.0-5.0")  # fmt: skip
+    key = ws.tmp / "h5.pem"
+    key.write_bytes(rsa_keys.private_key_pem(rsa_keys.generate_private_key()))
+    public_pem = ws.tmp / "h5.pub.pem"
+    ws.cli("h5", "key", "--file", str(key), "--public-out", str(public_pem))
+    ws.cli("h5", "vhost", "h5app.com")
+    ws.cli("h5", "add-app", H5_ID, "--name", "Home", "--type", "normal")
+    zipped = h5_zips.normal(ws.tmp / "h5.zip", version="1")
+    printed = ws.cli("h5", "upload", H5_ID, "--file", str(zipped), "--version", "1.0.0.1", "--min", "5.0;5.0",
+                     "--main-url", "/www/index.html", "--json")  # fmt: skip
+    version_id = json.loads(printed[printed.index("{") :])["id"]
+    h5 = "h5-task-" + re.search(
+        r"Task (\d+)", ws.cli("h5", "release", version_id, "--type", "official")
+    ).group(1)
+    patch = ws.tmp / "fix.js"
+    patch.write_bytes(b"patch('feed', 'null check');")
+    added = ws.cli("hotpatch", "add", "--file", str(patch), "--platform", "android", "--app-version", "5.0")
+    patch_id = re.search(r"Added patch (\d+)", added).group(1)
+    ws.cli("hotpatch", "release", patch_id, "--type", "official")
+    ws.cli("config", "add", "feed_v2", "--type", "boolean", "--value", "true")
+    keys = ws.api("GET", "/hotpatch/keys")
+    setup = {
+        "h5PublicKey": public_pem.read_text(),
+        "patchKeys": {keys["mds"]["keyId"]: keys["mds"]["publicKey"]},
+    }
+    sdk = make_phones(**setup)
+
+    sent: list[dict] = []  # each phone's batch, to send again
+    hotpatch = None
+    for n in range(4):
+        phone, device = f"ev{n}", android(f"ev{n}", "5.0")
+        for _ in range(3):  # checking again and again: "offered" and "prompted" once
+            checked = sdk.call("upgrade.check", phone=phone, device=device, **report)
+            assert (checked["resultStatus"], checked["prompt"]) == (206, True)
+        assert sdk.call("h5.sync", phone=phone, device=device, **report)[H5_ID]["status"] == h5_installed
+        synced = sdk.call("hotpatch.sync", phone=phone, device=device, **report)
+        assert synced["applied"] == patch_id
+        hotpatch = f"hotpatch-release-{synced['answer']['releaseId']}"
+        sdk.call("config.load", phone=phone, device=device, **report)
+        if n < 3:  # what the app itself saw: the APK download and the system installer's answer
+            record(sdk, phone, "download.finished", upgrade)
+        if n < 2:
+            record(sdk, phone, "install.finished", upgrade)
+        if n == 2:
+            record(
+                sdk,
+                phone,
+                "install.failed",
+                upgrade,
+                "INSTALL_FAILED_INSUFFICIENT_STORAGE\n\tat PackageManager",
+            )
+        queued = sdk.call("events.queued", phone=phone)
+        assert (
+            sdk.call("events.flush", phone=phone) == len(queued)
+            and sdk.call("events.pending", phone=phone) == 0
+        )
+        sent.append({"schema": 1, "appId": ws.app_id, "workspaceId": ws.workspace_id, "platform": "android",
+                     "deviceId": device["deviceId"], "clientVersion": "5.0", "events": queued})  # fmt: skip
+
+    def post(batch: dict) -> None:  # the answer to a flush was "lost": the very same batch again
+        with no_proxy_env():
+            assert (
+                requests.post(f"{ws.stack.api_url}/client/v1/events", json=batch, timeout=10).status_code
+                == 202
+            )
+
+    for batch in sent:
+        post(batch)
+    restarted = make_phones(**setup)  # a new process on the same storage: the facts are known, nothing is queued
+    restarted.call("upgrade.check", phone="ev0", device=android("ev0", "5.0"), **report)
+    assert record(restarted, "ev0", "install.finished", upgrade) is False
+    assert (
+        restarted.call("events.pending", phone="ev0") == 0
+        and restarted.call("events.flush", phone="ev0") == 0
+    )
+
+    funnel = {"offered": 4, "prompted": 4, "downloadStarted": 0, "downloaded": 3, "downloadFailed": 0,
+              "installed": 2, "installFailed": 1}  # fmt: skip
+    delivered = {"offered": 4, "prompted": 0, "downloadStarted": 0, "downloaded": 4, "downloadFailed": 0,
+                 "installed": 4, "installFailed": 0}  # fmt: skip
+    patched = {**delivered, "downloaded": 0}
+
+    def reach(release: str) -> dict:
+        return ws.api("GET", f"/reach/{release}")
+
+    def counted() -> bool:
+        got = [reach(r)["funnel"] for r in (upgrade, h5, hotpatch)] + [reach("config:feed_v2")["values"]]
+        return got == [funnel, delivered, patched, [{"value": "true", "devices": 4}]]
+
+    wait_for(counted)
+    assert reach(upgrade)["failures"] == {
+        "download": {},
+        "install": {"INSTALL_FAILED_INSUFFICIENT_STORAGE": 1},
+    }
+
+    # sending again changes no count: once a later fact is counted, the repeats were read too
+    for batch in sent:
+        post(batch)
+    late = sdk.call("upgrade.check", phone="ev4", device=android("ev4", "5.0"), **report)
+    assert late["prompt"] and sdk.call("events.flush", phone="ev4") == 2
+    funnel |= {"offered": 5, "prompted": 5}
+    wait_for(counted)
+
+def record(phones: DriverPhones, phone: str, kind: str, release: str, reason: str | None = None) -> bool:
+    """A fact the app itself reports (EventReporter.record); False when it was recorded before."""
+    return phones.call("events.record", phone=phone, type=kind, release=release, reason=reason, value=None)
+
+
+def wait_for(done, seconds: float = 60) -> None:
+    """Until `done()` (the stack's worker aggregates the events queue a moment after the POST)."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "the events were not counted in time"
+        time.sleep(0.2)

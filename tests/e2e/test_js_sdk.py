@@ -24,6 +24,7 @@ from tests.e2e.sdk_harness import (
     Workspace,
     agreement,
     android,
+    events_story,
     random_device,
     result_statuses,
     seed_random_releases,
@@ -222,3 +223,18 @@ def test_agreement_of_250_random_devices(workspace):
     phones.close()
     assert disagreements == [], f"{len(disagreements)} disagreements, first: {disagreements[:1]}"
     assert len(result_statuses(ws, devices[:100])) >= 2  # the release set really splits the devices
+
+
+def test_events_reach_counts_each_fact_once(workspace):
+    """Phones on the TypeScript SDK report what happened (``mds.events``: the products record their own
+    outcomes once the device has a deviceId) to POST /client/v1/events; GET {ws}/reach/{release} shows exact
+    device counts (sdk_harness.events_story)."""
+    made: list[NodePhones] = []
+
+    def start(**setup) -> NodePhones:
+        made.append(NodePhones(workspace, **setup))
+        return made[-1]
+
+    events_story(workspace, start, report={}, h5_installed="installed")
+    for phones in made:
+        phones.close()

@@ -8,16 +8,18 @@ let setup = null;
 const phones = new Map();
 const events = new Map();
 
-async function phone(name, net = "WIFI") {
+// A phone made with a device that has a deviceId reports events (mds.events) as its products work.
+async function phone(name, net = "WIFI", device = null) {
   if (!phones.has(name)) {
     const storage = name.startsWith("memory:") ? new MemoryStorage() : new NodeFileStorage(`${setup.stateDir}/${name}`);
-    const state = { net };
-    const mds = await createMds({ ...setup, storage, networkType: () => state.net });
+    const state = { net, device };
+    const mds = await createMds({ ...setup, storage, networkType: () => state.net, ...(device ? { device: () => state.device } : {}) });
     phones.set(name, { mds, state });
     events.set(name, []);
   }
   const found = phones.get(name);
   found.state.net = net;
+  if (device) found.state.device = device;
   return found.mds;
 }
 
@@ -26,11 +28,11 @@ const plain = (value) => JSON.parse(JSON.stringify(value, (k, v) => (v instanceo
 const ops = {
   init: async (r) => ((setup = r.setup), "ok"),
   "upgrade.check": async (r) => {
-    const check = await (await phone(r.phone, r.net)).upgrade.check(r.device);
+    const check = await (await phone(r.phone, r.net, r.device)).upgrade.check(r.device);
     const { decision, ...rest } = check;
     return { ...rest, static: decision?.static ?? null };
   },
-  "h5.sync": async (r) => (await phone(r.phone, r.net)).h5.sync(r.device, { force: true }),
+  "h5.sync": async (r) => (await phone(r.phone, r.net, r.device)).h5.sync(r.device, { force: true }),
   "h5.installed": async (r) => (await phone(r.phone)).h5.installed(),
   "h5.read": async (r) => {
     const bytes = await (await phone(r.phone)).h5.read(r.url);
@@ -40,14 +42,18 @@ const ops = {
     (await phone(r.phone)).config.onChange(r.key, (key, value) => events.get(r.phone).push([key, value]));
     return "ok";
   },
-  "config.load": async (r) => (await phone(r.phone)).config.loadImmediately(r.device),
+  "config.load": async (r) => (await phone(r.phone, undefined, r.device)).config.loadImmediately(r.device),
   "config.get": async (r) => (await phone(r.phone)).config.get(r.key) ?? null,
   "config.events": async (r) => events.get(r.phone),
   "hotpatch.sync": async (r) => {
-    const { applied, actions, answer, static: fromCdn } = await (await phone(r.phone)).hotpatch.sync(r.device);
+    const { applied, actions, answer, static: fromCdn } = await (await phone(r.phone, undefined, r.device)).hotpatch.sync(r.device);
     return { applied, actions, answer, static: fromCdn };
   },
   "hotpatch.replay": async (r) => (await (await phone(r.phone)).hotpatch.applyAnswer(r.answer, r.device)).applied,
+  "events.record": async (r) => (await phone(r.phone)).events.record(r.type, r.release, { reason: r.reason ?? undefined }),
+  "events.queued": async (r) => (await phone(r.phone)).events.pending(),
+  "events.pending": async (r) => (await (await phone(r.phone)).events.pending()).length,
+  "events.flush": async (r) => (await phone(r.phone)).events.flush(),
   // many devices, one check each, on one shared memory storage (as many phones behind one CDN)
   checks: async (r) => {
     const mds = await phone(`memory:${r.product}`);
