@@ -11,9 +11,9 @@ from mds.cli import app
 
 
 @pytest.fixture
-def mds(http_endpoint, demo, tmp_path, monkeypatch):
-    """The `mds` CLI in process against the app over real HTTP, logged in as the demo admin:
-    ``mds("upgrade", "package", "list")``; ``ok=False`` for a command that may fail."""
+def mds_logged_out(http_endpoint, tmp_path, monkeypatch):
+    """The `mds` CLI in process against the app over real HTTP, with a session file of its own and no
+    credentials: ``mds_logged_out("login", ...)``; ``ok=False`` for a command that may fail."""
     monkeypatch.setenv("MDS_ENDPOINT", f"http://{http_endpoint}")
     monkeypatch.setenv("MDS_SESSION_FILE", str(tmp_path / "session.json"))
     for name in ("MDS_ACCESS_KEY_ID", "MDS_ACCESS_KEY_SECRET", "MDS_APP_ID", "MDS_WORKSPACE_ID"):
@@ -26,7 +26,13 @@ def mds(http_endpoint, demo, tmp_path, monkeypatch):
             assert result.exit_code == 0, result.output
         return result
 
+    return run
+
+
+@pytest.fixture
+def mds(mds_logged_out, demo, tmp_path):
+    """The same CLI logged in as the demo admin: ``mds("upgrade", "package", "list")``."""
     bootstrap = tmp_path / "bootstrap.json"
     bootstrap.write_text(json.dumps(demo))
-    run("login", "--bootstrap", str(bootstrap))
-    return run
+    mds_logged_out("login", "--bootstrap", str(bootstrap))
+    return mds_logged_out

@@ -6,26 +6,12 @@ import json
 import stat
 
 import pytest
-from typer.testing import CliRunner
-
-from mds.cli import app
 
 
 @pytest.fixture
-def mds(http_endpoint, tmp_path, monkeypatch):
-    monkeypatch.setenv("MDS_ENDPOINT", f"http://{http_endpoint}")
-    monkeypatch.setenv("MDS_SESSION_FILE", str(tmp_path / "session.json"))
-    for name in ("MDS_ACCESS_KEY_ID", "MDS_ACCESS_KEY_SECRET", "MDS_APP_ID", "MDS_WORKSPACE_ID"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True):
-        result = runner.invoke(app, list(args), catch_exceptions=False, env={"COLUMNS": "200"})
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return run
+def mds(mds_logged_out):
+    """These tests log in themselves."""
+    return mds_logged_out
 
 
 def test_login_with_bootstrap_file_then_manage_users_and_keys(mds, demo, tmp_path):
