@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import requests
 
-from tests import app_files
+from tests import app_files, h5_zips
 from tests.conftest import ws_path
 
 # --- time ---------------------------------------------------------------------------------------
@@ -171,3 +171,60 @@ def _sqs_record(message: dict, queue: str) -> dict:
             "body": message["Body"], "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
             "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
             "awsRegion": "us-east-1"}  # fmt: skip
+
+
+# --- H5 -----------------------------------------------------------------------------------------
+
+H5 = "12345678"
+
+
+def h5(demo, suffix: str = "") -> str:
+    """The workspace's H5 console path."""
+    return ws_path(demo, "/h5" + suffix)
+
+
+def configure(admin, demo, rsa_pem: bytes) -> str:
+    """The vhost and the signing key of the workspace's H5 packages; returns the public key."""
+    assert admin.put(h5(demo, "/settings/vhost"), {"vhost": "h5app.com"}).status == 200
+    reply = admin.put(h5(demo, "/settings/rsa-key"), {"pem": rsa_pem.decode()})
+    assert reply.status == 200, reply.body
+    return reply.body["publicKey"]
+
+
+def zip_bytes(tmp_path, writer=h5_zips.normal, *args, **kwargs) -> bytes:
+    return writer(tmp_path / f"z{len(list(tmp_path.iterdir()))}.zip", *args, **kwargs).read_bytes()
+
+
+def add_resource(admin, demo, aws, content: bytes, *, version="1.0.0.1", h5_id=H5, **fields) -> dict:
+    """An H5 version with its zip uploaded and processed; returns it as the console API shows it."""
+    body = {
+        "version": version,
+        "platform": "all",
+        "clientVersionMin": "10.1.32;10.2.0",
+        "mainUrl": "/www/index.html",
+        "resourceType": "normal",
+        "filename": "pkg.zip",
+        **fields,
+    }
+    reply = admin.post(h5(demo, f"/apps/{h5_id}/resources"), body)
+    assert reply.status == 201, reply.body
+    assert reply.body["status"] == "uploading"
+    send_file(aws, reply.body["upload"], content, "p.zip")
+    return admin.get(h5(demo, f"/resources/{reply.body['id']}")).body
+
+
+def objects(bucket: str, prefix: str = "h5/") -> list[str]:
+    listed = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def delivery_get(aws, url: str) -> bytes | None:
+    """A file of the delivery bucket by its CDN URL (None: absent)."""
+    from chalicelib.config import settings
+
+    key = url.split(settings().cdn_base_url + "/", 1)[1]
+    s3 = boto3.client("s3", region_name="us-east-1")
+    try:
+        return s3.get_object(Bucket=aws.buckets["DeliveryBucket"], Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None

@@ -10,6 +10,14 @@ from typer.testing import CliRunner
 from mds.cli import app
 
 
+@pytest.fixture(scope="session")
+def rsa_pem() -> bytes:
+    """An RSA 2048 private key (PEM) for H5 package signing; one per session (generating one takes time)."""
+    from chalicelib.security import rsa_keys
+
+    return rsa_keys.private_key_pem(rsa_keys.generate_private_key())
+
+
 @pytest.fixture
 def mds_logged_out(http_endpoint, tmp_path, monkeypatch):
     """The `mds` CLI in process against the app over real HTTP, with a session file of its own and no

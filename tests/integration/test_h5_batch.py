@@ -6,18 +6,9 @@ import io
 import json
 import zipfile
 
-import pytest
-
 from tests import h5_zips
+from tests.builders import H5, add_resource, configure, h5, objects, send_file, zip_bytes
 from tests.conftest import ws_path
-from tests.integration.test_h5_packages import H5, add_resource, configure, h5, objects, send_zip, zip_bytes
-
-
-@pytest.fixture(scope="module")
-def rsa_pem() -> bytes:
-    from chalicelib.security import rsa_keys
-
-    return rsa_keys.private_key_pem(rsa_keys.generate_private_key())
 
 
 def batch(members: dict[str, bytes]) -> bytes:
@@ -31,7 +22,7 @@ def batch(members: dict[str, bytes]) -> bytes:
 def run_import(admin, demo, aws, content: bytes) -> dict:
     reply = admin.post(h5(demo, "/imports"), {"filename": "batch.zip"})
     assert reply.status == 201, reply.body
-    send_zip(aws, reply.body, content)
+    send_file(aws, reply.body, content, "p.zip")
     return admin.get(ws_path(demo, f"/uploads/{reply.body['uploadId']}")).body
 
 

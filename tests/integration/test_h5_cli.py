@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.test_h5_delivery import rsa_pem, setup, task, whitelist  # noqa: F401 - fixtures
-from tests.integration.test_h5_packages import H5
+from tests.builders import H5
+from tests.integration.test_h5_delivery import setup, task, whitelist  # noqa: F401 - fixtures
 
 
 def test_list_versions_and_tasks_and_move_a_task_from_the_command_line(mds, admin, demo, setup):  # noqa: F811

@@ -11,16 +11,9 @@ import pytest
 from chalicelib.domain.targeting import Device
 from chalicelib.domain.tenancy import TenantId
 from tests import h5_zips
+from tests.builders import H5, add_resource, configure, delivery_get, h5, zip_bytes
 from tests.conftest import ws_path
 from tests.delivery_harness import BucketCdn, ChaliceApi
-from tests.integration.test_h5_packages import H5, add_resource, configure, delivery_get, h5, zip_bytes
-
-
-@pytest.fixture(scope="module")
-def rsa_pem() -> bytes:
-    from chalicelib.security import rsa_keys
-
-    return rsa_keys.private_key_pem(rsa_keys.generate_private_key())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests import h5_zips
-from tests.integration.test_h5_packages import add_resource, configure, h5
+from tests.builders import add_resource, configure, h5
 from tests.integration.test_openapi_h5 import api_base, ok, rpc  # noqa: F401 - a fixture
 
 H5 = "77777777"

@@ -11,73 +11,8 @@ import pytest
 import requests
 
 from tests import h5_zips
-from tests.builders import deliver_upload_events, receive_upload_events
+from tests.builders import H5, add_resource, configure, delivery_get, h5, objects, send_file, zip_bytes
 from tests.conftest import ws_path
-
-H5 = "12345678"
-
-
-@pytest.fixture(scope="module")
-def rsa_pem() -> bytes:
-    from chalicelib.security import rsa_keys
-
-    return rsa_keys.private_key_pem(rsa_keys.generate_private_key())
-
-
-def h5(demo, suffix: str = "") -> str:
-    return ws_path(demo, "/h5" + suffix)
-
-
-def configure(admin, demo, rsa_pem: bytes) -> str:
-    assert admin.put(h5(demo, "/settings/vhost"), {"vhost": "h5app.com"}).status == 200
-    reply = admin.put(h5(demo, "/settings/rsa-key"), {"pem": rsa_pem.decode()})
-    assert reply.status == 200, reply.body
-    return reply.body["publicKey"]
-
-
-def send_zip(aws, upload: dict, content: bytes) -> None:
-    posted = requests.post(
-        upload["post"]["url"], data=upload["post"]["fields"], files={"file": ("p.zip", content)}, timeout=10
-    )
-    assert posted.status_code in (200, 204), posted.text
-    deliver_upload_events(receive_upload_events(boto3.client("sqs", region_name="us-east-1"), aws.queue_urls["EventsQueue"]))
-
-
-def zip_bytes(tmp_path, writer=h5_zips.normal, *args, **kwargs) -> bytes:
-    return writer(tmp_path / f"z{len(list(tmp_path.iterdir()))}.zip", *args, **kwargs).read_bytes()
-
-
-def add_resource(admin, demo, aws, content: bytes, *, version="1.0.0.1", h5_id=H5, **fields) -> dict:
-    body = {
-        "version": version,
-        "platform": "all",
-        "clientVersionMin": "10.1.32;10.2.0",
-        "mainUrl": "/www/index.html",
-        "resourceType": "normal",
-        "filename": "pkg.zip",
-        **fields,
-    }
-    reply = admin.post(h5(demo, f"/apps/{h5_id}/resources"), body)
-    assert reply.status == 201, reply.body
-    assert reply.body["status"] == "uploading"
-    send_zip(aws, reply.body["upload"], content)
-    return admin.get(h5(demo, f"/resources/{reply.body['id']}")).body
-
-
-def objects(bucket: str, prefix: str = "h5/") -> list[str]:
-    listed = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket=bucket, Prefix=prefix)
-    return sorted(o["Key"] for o in listed.get("Contents", []))
-
-
-def delivery_get(aws, url: str) -> bytes | None:
-    from chalicelib.config import settings
-
-    key = url.split(settings().cdn_base_url + "/", 1)[1]
-    s3 = boto3.client("s3", region_name="us-east-1")
-    try:
-        return s3.get_object(Bucket=aws.buckets["DeliveryBucket"], Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
 
 
 def test_settings_vhost_once_and_a_sealed_key_never_returned(admin, demo, rsa_pem):
@@ -332,12 +267,12 @@ def test_the_hostile_corpus_is_refused_by_the_pipeline_and_leaves_nothing(
 def test_key_upload_by_presigned_post_and_a_viewer_cannot_change_anything(admin, demo, aws, rsa_pem, api):
     token = admin.put(h5(demo, "/settings/rsa-key"), {"filename": "signing.pem"})
     assert token.status == 200, token.body
-    send_zip(aws, token.body["upload"], rsa_pem)
+    send_file(aws, token.body["upload"], rsa_pem, "p.zip")
     upload = admin.get(ws_path(demo, f"/uploads/{token.body['upload']['uploadId']}")).body
     assert upload["status"] == "processed" and upload["result"]["keyId"], upload["error"]
     assert admin.get(h5(demo, "/settings/rsa-key")).body["exists"] is True
     bad = admin.put(h5(demo, "/settings/rsa-key"), {"filename": "other.pem"})
-    send_zip(aws, bad.body["upload"], b"not a key at all")
+    send_file(aws, bad.body["upload"], b"not a key at all", "p.zip")
     failed = admin.get(ws_path(demo, f"/uploads/{bad.body['upload']['uploadId']}")).body
     assert failed["status"] == "failed" and failed["error"].startswith("file:")
 

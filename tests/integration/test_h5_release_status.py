@@ -11,7 +11,6 @@ from tests.integration.test_openapi_h5 import (  # noqa: F401 - fixtures of the 
     h5_ready,
     ok,
     rpc,
-    rsa_pem,
 )
 
 H5 = "12345678"

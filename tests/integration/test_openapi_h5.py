@@ -250,22 +250,6 @@ def test_rsa_key_upload_and_exists(api_base, demo, rsa_pem):
     assert refused(junk, "UploadRsaResult").startswith("FileUrl:")
 
 
-@pytest.fixture(scope="session")
-def rsa_pem() -> bytes:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-
-
-# ------------------------------------------------------------------------------- pure wire mapping
-
-
 def test_wire_field_names():
     from chalicelib.api.openapi_h5 import wire_field
 
