@@ -123,3 +123,40 @@ describe("device events", () => {
     assert.equal(off.events, null);
   });
 });
+
+describe("device events from the products", () => {
+  it("config.active carries the text the Python reference sends (json.dumps of the typed value)", async () => {
+    const { configText } = await import("../src/events.js");
+    // expected values printed by chalicelib.domain.config.typed_value + json.dumps(separators=(",", ":"))
+    const cases: [string, string, string][] = [
+      ["number", "20", "20"], ["number", "-0", "0"], ["number", "20.0", "20.0"], ["number", "1e2", "100.0"],
+      ["number", "1e16", "1e+16"], ["number", "0.00001", "1e-05"], ["number", "123.456", "123.456"],
+      ["boolean", "true", "true"], ["boolean", "false", "false"], ["string", "a b", "a b"], ["json", '"plain"', "plain"],
+      ["json", '{"b": 1, "1": [1.0, "\u00e9", null], "b": 2}', '{"b":2,"1":[1.0,"\\u00e9",null]}'],
+      ["json", "[1e400, 12345678901234567890]", "[Infinity,12345678901234567890]"],
+    ];
+    for (const [type, text, python] of cases) assert.equal(configText(type, text), python, `${type} ${text}`);
+  });
+
+  it("an upgrade check that offers a task and a config load report themselves, once", async () => {
+    const { KitNetwork } = await import("./kit.js");
+    const { EVERYONE, publish } = await import("./publish.js");
+    const network = new KitNetwork();
+    const server = api();
+    const task = { id: "upgrade-task-9", target: EVERYONE, payload: { resultStatus: 206, taskId: "9", downloadURL: "http://cdn.kit/app.apk" } };
+    const bundle = { id: "config-constant", target: EVERYONE, subject: "", payload: { configs: { feed_v2: { value: "true", type: "boolean" }, color: { value: "#fff", type: "string" } } } };
+    const files = { ...publish("upgrade", [task], 1), ...publish("config", [bundle], 1) };
+    network.files = Object.fromEntries(Object.entries(files).map(([p, body]) => [p, { body }]));
+    network.handle = ((cdn) => (url: string, init?: Parameters<Fetch>[1]) => (url.includes("/client/v1/events") ? server.fetch(url, init) : cdn(url, init)))(network.handle);
+    const mds = await createMds({
+      cdnUrl: "http://cdn.kit", apiUrl: "http://api.kit", appId: "APP", workspaceId: "default", publicKeys: PUBLIC_KEYS,
+      storage: new MemoryStorage(), fetch: network.fetch, clock: () => 1_800_000_000, networkType: () => "WIFI", device: () => DEVICE,
+    });
+    for (let n = 0; n < 3; n++) assert.equal((await mds.upgrade.check(DEVICE)).prompt, true);
+    await mds.config.loadImmediately();
+    const queued = (await mds.events!.pending()).map((e) => [e.type, e.release, e.value]);
+    // "#fff" cannot be counted by the server ('#' is its separator): not reported rather than a refused batch
+    assert.deepEqual(queued, [["check.answered", "upgrade-task-9", undefined], ["prompt.shown", "upgrade-task-9", undefined], ["config.active", "config:feed_v2", "true"]]);
+    assert.equal(await mds.events!.flush(), 3);
+  });
+});
