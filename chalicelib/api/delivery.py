@@ -22,9 +22,9 @@ def signing_keys(request: ApiRequest) -> dict[str, Any]:
 
 @endpoint(delivery, WORKSPACE + "/signing-keys/rotate", methods=["POST"])
 def rotate_signing_key(request: ApiRequest) -> dict[str, Any]:
-    from chalicelib.services import signing_keys as service
+    from chalicelib.services import key_rotation
 
-    return service.rotate(request.caller, request.tenant)
+    return key_rotation.rotate(request.caller, request.tenant)
 
 
 @endpoint(delivery, WORKSPACE + "/delivery/{product}/{platform}", methods=["GET"])

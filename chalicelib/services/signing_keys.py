@@ -1,4 +1,5 @@
-"""Per-tenant manifest signing keys: created on first use, exported for embedding in apps, rotated.
+"""Per-tenant manifest signing keys: created on first use, exported for embedding in apps, replaced
+(``services.key_rotation`` rotates: replace, then re-sign everything).
 
 Rotation keeps the retired public key in the list devices may accept, so apps that pinned it keep
 working until they update; see docs/delivery.md "Key rotation".
@@ -106,8 +107,9 @@ def export(call: Call, tenant: TenantId) -> dict[str, Any]:
     return {"algorithm": "Ed25519", "keys": keys}
 
 
-def rotate(call: Call, tenant: TenantId) -> dict[str, Any]:
-    """A new signing key; the old public key stays accepted (listed as retired). Re-publishes everything."""
+def replace(call: Call, tenant: TenantId) -> None:
+    """A new signing key; the old public key stays accepted (listed as retired). Re-signing what is
+    published is the caller's next step (``services.key_rotation.rotate``)."""
     from chalicelib.domain.errors import Conflict
     from chalicelib.security import signing
     from chalicelib.store import audit_log
@@ -134,7 +136,3 @@ def rotate(call: Call, tenant: TenantId) -> dict[str, Any]:
             after={"keyId": new.key_id},
         )
     )
-    from chalicelib.services import publishing
-
-    publishing.republish_tenant(tenant, force=True)
-    return export(call, tenant)
