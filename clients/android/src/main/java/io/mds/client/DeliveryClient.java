@@ -224,7 +224,8 @@ public final class DeliveryClient {
         if (reply.status / 100 != 2) throw MdsException.server(reply.status, "POST " + url + ": HTTP " + reply.status);
     }
 
-    static byte[] readAll(InputStream in) throws IOException {
+    /** Reads {@code in} to its end and closes it (the SDK's one copy; {@code readAllBytes} needs API 33). */
+    public static byte[] readAll(InputStream in) throws IOException {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] buffer = new byte[8192];

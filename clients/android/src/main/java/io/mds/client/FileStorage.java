@@ -1,6 +1,5 @@
 package io.mds.client;
 
-import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.FileInputStream;
 import java.io.FileNotFoundException;
@@ -41,14 +40,7 @@ public final class FileStorage implements Storage {
         } catch (FileNotFoundException missing) {
             return null;
         }
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buffer = new byte[8192];
-            for (int read; (read = in.read(buffer)) >= 0; ) out.write(buffer, 0, read);
-            return out.toByteArray();
-        } finally {
-            in.close();
-        }
+        return DeliveryClient.readAll(in);
     }
 
     @Override

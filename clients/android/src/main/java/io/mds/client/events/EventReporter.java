@@ -13,9 +13,7 @@ import io.mds.client.h5.H5SyncResult;
 import io.mds.client.hotpatch.HotpatchSync;
 import io.mds.client.upgrade.UpgradeCheck;
 import io.mds.client.upgrade.UpgradeResult;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -231,7 +229,7 @@ public final class EventReporter {
                     Transport.Response response = options.transport().send("POST", options.apiUrl() + PATH, headers, Text.utf8(body));
                     try {
                         status = response.status();
-                        reply = readAll(response.body());
+                        reply = DeliveryClient.readAll(response.body());
                     } finally {
                         response.close();
                     }
@@ -324,17 +322,6 @@ public final class EventReporter {
             return new JSONObject(Text.fromUtf8(reply)).optInt("accepted", 0);
         } catch (JSONException unreadable) {
             return 0;
-        }
-    }
-
-    private static byte[] readAll(InputStream in) throws IOException {
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buffer = new byte[8192];
-            for (int read; (read = in.read(buffer)) >= 0; ) out.write(buffer, 0, read);
-            return out.toByteArray();
-        } finally {
-            in.close();
         }
     }
 
