@@ -55,6 +55,7 @@ screenshots: $(STAMP) browser
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check chalicelib mds tests bench app.py clients
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) bench/cold_start.py
