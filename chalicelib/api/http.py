@@ -34,20 +34,29 @@ _JSON = "application/json;charset=utf-8"
 @dataclass(frozen=True)
 class ApiRequest:
     call: Call | None  # None on public routes
-    tenant: TenantId | None
+    tenant_id: TenantId | None  # None on routes without {appId}/{workspaceId} in the path
     body: Any
     query: dict[str, str] = field(default_factory=dict)
     source_ip: str | None = None
 
     @property
     def caller(self) -> Call:
-        assert self.call is not None, "public routes have no caller"
+        """The authenticated caller; a public route asking for one is our bug (500 InternalError)."""
+        if self.call is None:
+            raise MdsError("internal error: public routes have no caller")
         return self.call
+
+    @property
+    def tenant(self) -> TenantId:
+        """The tenant from the path; a route without ``{appId}/{workspaceId}`` asking is our bug (500)."""
+        if self.tenant_id is None:
+            raise MdsError("internal error: this route has no {appId}/{workspaceId} in its path")
+        return self.tenant_id
 
     def query_int(self, name: str, default: int) -> int:
         """A whole-number query parameter (``page``, ``pageSize``); absent or empty: ``default``."""
         raw = self.query.get(name)
-        if raw in (None, ""):
+        if raw is None or raw == "":
             return default
         if not raw.isdigit():
             raise ValidationError(name, "must be a positive integer")
@@ -87,7 +96,7 @@ def endpoint(
                 parsed = _parse_body(request, body) if body is not None else None
                 api_request = ApiRequest(
                     call=call,
-                    tenant=tenant,
+                    tenant_id=tenant,
                     body=parsed,
                     query=dict(request.query_params or {}),
                     source_ip=source_ip,
