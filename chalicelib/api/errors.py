@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from chalice import Response
+from chalice.app import HeadersType
 
 from chalicelib.domain.errors import MdsError, RateLimited
 from chalicelib.logs import log
@@ -14,7 +15,11 @@ _JSON = "application/json;charset=utf-8"
 
 def rest_error(error: MdsError, request_id: str) -> Response:
     """``{"code", "message", "field", "requestId"}`` with the error's HTTP status."""
-    headers = {"Content-Type": _JSON, "x-mds-request-id": request_id, "Cache-Control": "no-store"}
+    headers: HeadersType = {
+        "Content-Type": _JSON,
+        "x-mds-request-id": request_id,
+        "Cache-Control": "no-store",
+    }
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     return Response(
@@ -26,7 +31,7 @@ def rest_error(error: MdsError, request_id: str) -> Response:
 
 def rpc_error(error: MdsError, request_id: str, host: str) -> Response:
     """The Alibaba Cloud error body the official SDKs parse (spec/mpaas-openapi-wire.md §5.2)."""
-    headers = {"Content-Type": _JSON, "x-acs-request-id": request_id}
+    headers: HeadersType = {"Content-Type": _JSON, "x-acs-request-id": request_id}
     if isinstance(error, RateLimited):
         headers["x-acs-retry-after"] = str(error.retry_after)
     return Response(

@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from chalice import Blueprint, Response
+from chalice.app import HeadersType
 
 from chalicelib.api.errors import unexpected
 from chalicelib.domain.errors import MdsError, ValidationError
@@ -28,7 +29,7 @@ file_upload = Blueprint(__name__)
 
 _JSON = "application/json;charset=utf-8"
 def _reply(status: int, body: Any = "", request_id: str = "") -> Response:
-    headers = {"x-mds-request-id": request_id}
+    headers: HeadersType = {"x-mds-request-id": request_id}
     if body != "":
         headers["Content-Type"] = _JSON
     return Response(body=body, status_code=status, headers=headers)
@@ -48,7 +49,9 @@ def upload() -> Response:
     size = 0
     try:
         content_type = request.headers.get("content-type", "")
-        fields, data, filename = parse_multipart(request.raw_body or b"", content_type)
+        # chalice types raw_body str | bytes, but it encodes a str body: always bytes
+        body = request.raw_body or b""
+        fields, data, filename = parse_multipart(body, content_type)  # type: ignore[arg-type]
         if filename:
             fields.setdefault("filename", filename)
         grant = file_tokens.verify(fields, now=datetime.now(UTC))

@@ -29,12 +29,11 @@ class _Fields(BaseModel):
         return dict(self.model_extra or {})
 
 
-def _text(data: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+def _text(data: dict[str, Any], name: str) -> str:
+    """A required string field: MissingParameter when absent or empty."""
     value = data.get(name)
     if value is None or value == "":
-        if required:
-            raise MissingParameter(name)
-        return None
+        raise MissingParameter(name)
     if not isinstance(value, str):
         raise ValidationError(name, "must be a string")
     return value
@@ -125,8 +124,8 @@ def create_app(request: ApiRequest) -> dict[str, Any]:
     return h5_apps.create_app(
         request.caller,
         request.tenant,
-        h5_id=data.get("h5Id"),  # type: ignore[arg-type] - the domain checks it
-        name=data.get("name"),  # type: ignore[arg-type]
+        h5_id=data.get("h5Id"),  # the domain checks both
+        name=data.get("name"),
         resource_type=data.get("resourceType"),
     )
 

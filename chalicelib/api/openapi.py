@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -82,7 +82,8 @@ def rpc() -> Response:
     token = request_id_var.set(request_id)
     started = time.perf_counter()
     host = request.headers.get("host", "")
-    action_name = request.headers.get("x-acs-action") or (request.query_params or {}).get("Action", "")
+    query: Mapping[str, str] = request.query_params or {}
+    action_name = request.headers.get("x-acs-action") or query.get("Action", "")
     try:
         response = _dispatch(request, request_id, action_name)
     except MdsError as exc:

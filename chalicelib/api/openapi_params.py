@@ -44,7 +44,8 @@ class WireZone:
     first use. ``used`` tells the dispatcher to name the zone in the answer (``TimeZone``)."""
 
     def __init__(self, tenant: TenantId) -> None:
-        self.tenant, self.used, self._tz = tenant, False, None
+        self.tenant, self.used = tenant, False
+        self._tz: tzinfo | None = None
 
     @property
     def tz(self) -> tzinfo:
@@ -177,7 +178,8 @@ def grey_end(params: dict[str, str], now: datetime, *, within: timedelta | None 
     try:
         moment = read_local(value, tz)
     except ValueError:
-        zone_name = WIRE_ZONE.get().name if WIRE_ZONE.get() else "UTC"
+        zone = WIRE_ZONE.get()
+        zone_name = zone.name if zone else "UTC"
         raise ValidationError(
             "GreyEndtimeData", f"must be a time YYYY-MM-DD hh:mm:ss (in the workspace's zone, {zone_name})"
         ) from None

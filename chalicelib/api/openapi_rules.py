@@ -53,7 +53,7 @@ def _rule(data: Any, path: str) -> dict[str, Any]:
     if not element:
         raise MissingParameter(path + ".ruleElement")
     operation = lowered.get("operation")
-    if operation in (None, ""):
+    if operation is None or operation == "":
         raise MissingParameter(path + ".operation")
     try:
         operation = int(operation)
