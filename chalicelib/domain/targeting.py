@@ -471,12 +471,13 @@ class Device:
         set_(self, "identity", user_id or device_id or None)
         set_(self, "city_key", None if city is None else city.strip().lower() or None)
         set_(self, "model_key", None if model is None else model.strip().lower() or None)
-        set_(self, "network_key", None if net_type is None else reported_network(net_type) or None)
+        # net_type is None or a string here (an int was turned into its text, anything else raised)
+        set_(self, "network_key", reported_network(net_type) or None if isinstance(net_type, str) else None)
         set_(self, "client_key", None if client_version is None else client_version.key)
         set_(self, "os_key", None if os_version is None else os_version.key)
 
     @classmethod
-    def from_context(cls, context: Mapping[str, object]) -> Device:
+    def from_context(cls, context: Mapping[str, Any]) -> Device:
         """Read the device context as clients send it: ``platform`` (required), ``userId``,
         ``deviceId``, ``clientVersion``, ``osVersion``, ``model``, ``city``, ``netType``, ``channel``.
         Other keys are ignored; empty strings count as absent.
@@ -500,7 +501,7 @@ class Device:
         )
 
 
-def _given(value: object) -> object:
+def _given(value: Any) -> Any:
     """Absent for ``None`` and ``""``; anything else (``0`` too) is checked by ``Device``."""
     return None if value is None or value == "" else value
 
@@ -601,6 +602,18 @@ class CompiledTarget:
         "_basis_points",
         "_salt_prefix",
     )
+    # the slots' types (set once, with object.__setattr__, in __init__)
+    platform: Platform
+    client_versions: tuple[VersionRange, ...]
+    whitelist_ids: tuple[str, ...]
+    rollout: Rollout | None
+    _json: dict[str, Any]
+    _canonical: str
+    _platform: Platform | None
+    _versions: RangeSet | None
+    _checks: tuple[tuple[str, Any, bool], ...]
+    _basis_points: int | None
+    _salt_prefix: str
 
     def __init__(self, target: Target) -> None:
         set_ = object.__setattr__

@@ -93,6 +93,7 @@ def publish(
         return written[key]
 
     whitelist_ids = sorted({w for c in candidates for w in c.target.whitelist_ids})
+    not_after = earliest_not_after(candidates)
     content = {
         "schema": SCHEMA,
         "appId": tenant.app_id,
@@ -103,7 +104,7 @@ def publish(
         "segments": [entry(s) for s in segments],
         "unversioned": entry(unversioned_segment(candidates)),
         "whitelists": {wid: publish_whitelist(tenant, wid, signer) for wid in whitelist_ids},
-        "notAfter": earliest_not_after(candidates),
+        "notAfter": not_after,
     }
     digest = sha256_hex(canonical_json(content))
     path = index_path(tenant, product, platform)
@@ -122,7 +123,7 @@ def publish(
         digest=digest,
         index_key=path,
         published_at=published_at,
-        not_after=content["notAfter"],
+        not_after=not_after,
     )
     store.invalidate([path])
     return Published(sequence, True, path)

@@ -163,7 +163,7 @@ def advance(*, now: int | None = None) -> int:
     moved = 0
     for tenant, plan in list(store.all_plans()):
         nxt = plan.advanced(now)
-        if nxt is not None and _update(tenant, plan.release, lambda p, n=now: p.advanced(n), SCHEDULER_ACTOR):
+        if nxt is not None and _update(tenant, plan.release, lambda p: p.advanced(now), SCHEDULER_ACTOR):
             moved += 1
     return moved
 
