@@ -8,6 +8,7 @@ demo bootstrap runs before anything serves; "ready" is printed only when everyth
 from __future__ import annotations
 
 import errno
+import faulthandler
 import fcntl
 import json
 import os
@@ -101,6 +102,8 @@ def run(options: Options, *, out: Callable[[str], None] = print) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
+    # `kill -USR1 <pid>` prints every thread's stack: what a stack that does not stop is doing
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     stack = LocalStack(options, out=out, interrupted=stop.is_set)
     try:
         stack.start()

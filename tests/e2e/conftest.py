@@ -116,8 +116,12 @@ class LocalStackProcess:
         try:
             return self.process.wait(STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.process.send_signal(signal.SIGUSR1)  # its threads' stacks, into the output below
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
             pytest.fail("local stack did not stop on SIGINT:\n" + "\n".join(self.output))
 
     def restart(self) -> None:
