@@ -71,7 +71,11 @@ def save_status(uow: UnitOfWork, stored: StoredKey, updated: AccessKey) -> None:
     model = _to_model(stored.key, stored.secret_sealed)
     uow.update(
         model,
-        [AccessKeyModel.status.set(updated.status.value), AccessKeyModel.revoked_at.set(updated.revoked_at)],
+        [
+            AccessKeyModel.status.set(updated.status.value),
+            # pynamodb's set() writes None as NULL, but its types leave None out
+            AccessKeyModel.revoked_at.set(updated.revoked_at),  # type: ignore[arg-type]
+        ],
     )
 
 

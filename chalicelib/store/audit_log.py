@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pynamodb.expressions.condition import Condition
+
 from chalicelib.domain.audit import AuditEntry, Outcome
 from chalicelib.store.models import AuditModel
 
@@ -66,7 +68,7 @@ def query(
     cursor: str | None = None,
 ) -> AuditPage:
     """Newest first. ``since``/``until`` are ISO timestamps (inclusive/exclusive)."""
-    range_condition = None
+    range_condition: Condition | None = None
     if since and until:
         range_condition = AuditModel.entry_id.between(since, until)
     elif since:

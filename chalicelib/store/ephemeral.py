@@ -19,7 +19,7 @@ def claim_once(key: str, *, now: datetime, ttl: timedelta) -> bool:
 
     One conditional put, so two concurrent requests with the same nonce cannot both win.
     """
-    item = EphemeralModel(key=key, count=1, expires_at=now + ttl)
+    item = EphemeralModel(key=key, hits=1, expires_at=now + ttl)
     try:
         item.save(
             # not seen before, OR seen but already expired (TTL deletion lags)

@@ -388,7 +388,7 @@ def add_task(uow: UnitOfWork, tenant: TenantId, task: H5Task) -> None:
         on_conflict=Conflict("task id collision; try again"),
     )
     if task.dynamic:
-        quota.add_counter(uow, tenant, task)  # type: ignore[arg-type] - duck-typed: id, users_count, end_time
+        quota.add_counter(uow, tenant, task)
 
 
 def update_task(uow: UnitOfWork, tenant: TenantId, before: H5Task, after: H5Task) -> None:

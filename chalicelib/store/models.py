@@ -3,6 +3,8 @@ key schemas must match ``infra/template.json`` (a test compares them)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
@@ -14,7 +16,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
+from pynamodb.models import MetaProtocol, Model
 
 from chalicelib.config import settings
 
@@ -30,8 +32,9 @@ class _TableName:
         return settings().table_name(self.logical)
 
 
-def _meta(logical: str) -> type:
-    return type("Meta", (), {"table_name": _TableName(logical), "max_retry_attempts": 3})
+def _meta(logical: str) -> MetaProtocol:
+    """A model's ``Meta``; PynamoDB fills in the settings not given here when it builds the model."""
+    return cast(MetaProtocol, type("Meta", (), {"table_name": _TableName(logical), "max_retry_attempts": 3}))
 
 
 class TenantModel(Model):
@@ -140,8 +143,9 @@ class EphemeralModel(Model):
 
     Meta = _meta("Ephemeral")
     key = UnicodeAttribute(hash_key=True)
-    count = NumberAttribute(default=0)
-    times = ListAttribute(of=NumberAttribute, null=True)  # a rate limit's sliding log
+    hits = NumberAttribute(default=0, attr_name="count")  # not ``count``: that is Model.count()
+    # a rate limit's sliding log (pynamodb types of= as the element type; these elements are numbers)
+    times: ListAttribute[float] = ListAttribute(of=NumberAttribute, null=True)  # type: ignore[arg-type]
     revision = NumberAttribute(null=True)  # the log's optimistic lock
     expires_at = TTLAttribute()
 
@@ -183,7 +187,7 @@ class WhitelistModel(Model):
     whitelist_id = UnicodeAttribute(range_key=True)  # numeric text; "name#<lower name>" for name guards
     name = UnicodeAttribute()
     kind = UnicodeAttribute(null=True)
-    count = NumberAttribute(default=0)
+    member_count = NumberAttribute(default=0, attr_name="count")  # not ``count``: that is Model.count()
     content_version = UnicodeAttribute(null=True)  # S3 VersionId of the member list now in force
     patterns = JSONAttribute(null=True)
     salt = UnicodeAttribute(null=True)

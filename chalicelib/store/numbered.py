@@ -29,5 +29,7 @@ def get(model: type[M], tenant: TenantId, item_id: str, what: str) -> M:
 def all_of(model: type[M], tenant: TenantId) -> list[M]:
     """Every numbered item of the tenant, in ID order."""
     range_key = model._range_keyname  # the numeric-text key of this table
+    if range_key is None:
+        raise TypeError(f"{model.__name__} has no range key: not a numbered table")
     items = [m for m in model.query(tenant.key, consistent_read=True) if getattr(m, range_key).isdigit()]
     return sorted(items, key=lambda m: int(getattr(m, range_key)))

@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -43,6 +43,19 @@ KEEP_AFTER_END = 30 * 24 * 3600  # claims and counters expire (DynamoDB TTL) a m
 _RETRIES = 10
 
 
+class WindowedTask(Protocol):
+    """What a counter needs of a time-window task: an ``UpgradeTask`` or an ``H5Task``."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def users_count(self) -> int | None: ...
+
+    @property
+    def end_time(self) -> int | None: ...
+
+
 def _expiry(end_time: int) -> datetime:
     return datetime.fromtimestamp(end_time + KEEP_AFTER_END, UTC)
 
@@ -55,7 +68,7 @@ def claim_key(task_id: str, identity: str) -> str:
     return f"task#{task_id}#u#{hashlib.sha256(identity.encode()).hexdigest()}"
 
 
-def add_counter(uow: UnitOfWork, tenant: TenantId, task: UpgradeTask) -> None:
+def add_counter(uow: UnitOfWork, tenant: TenantId, task: WindowedTask) -> None:
     uow.save(
         QuotaClaimModel(
             tenant=tenant.key,
@@ -73,7 +86,8 @@ def resize_counter(uow: UnitOfWork, tenant: TenantId, task: UpgradeTask) -> None
     uow.update(
         QuotaClaimModel(tenant=tenant.key, claim_key=counter_key(task.id)),
         [
-            QuotaClaimModel.quota.set(task.users_count),
+            # pynamodb's set() writes None as NULL, but its types leave None out
+            QuotaClaimModel.quota.set(task.users_count),  # type: ignore[arg-type]
             QuotaClaimModel.expires_at.set(_expiry(task.end_time or 0)),
         ],
         condition=QuotaClaimModel.claimed <= task.users_count,  # a claim landed since it was read

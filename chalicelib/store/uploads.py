@@ -111,7 +111,8 @@ def mark_received(
                 UploadModel.size.set(size),
                 UploadModel.etag.set(etag),
                 UploadModel.received_at.set(at),
-                UploadModel.error.set(error),
+                # pynamodb's set() writes None as NULL, but its types leave None out
+                UploadModel.error.set(error),  # type: ignore[arg-type]
             ],
             # only a pending upload moves: a second event for the same object changes nothing
             condition=UploadModel.status == UploadStatus.PENDING.value,
@@ -143,7 +144,7 @@ def finish(tenant: TenantId, upload_id: str, *, result: dict | None = None, erro
             actions=[
                 UploadModel.status.set(status.value),
                 UploadModel.result.set(result),
-                UploadModel.error.set(error),
+                UploadModel.error.set(error),  # type: ignore[arg-type]  # None: NULL (as above)
             ],
             condition=UploadModel.status == UploadStatus.RECEIVED.value,
             add_version_condition=False,

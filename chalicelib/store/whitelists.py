@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.domain.errors import Conflict
@@ -37,7 +38,7 @@ class Whitelist:
     version: int | None = None
 
     def view(self) -> dict:
-        view = {
+        view: dict[str, Any] = {
             "whitelistId": self.id,
             "name": self.name,
             "type": self.kind.value,
@@ -66,7 +67,7 @@ def _from_model(m: WhitelistModel) -> Whitelist:
         id=m.whitelist_id,
         name=m.name,
         kind=WhitelistKind(m.kind),
-        count=int(m.count or 0),
+        count=int(m.member_count or 0),
         salt=m.salt or "",
         created_at=m.created_at,
         created_by=m.created_by,
@@ -83,7 +84,7 @@ def _to_model(w: Whitelist) -> WhitelistModel:
         whitelist_id=w.id,
         name=w.name,
         kind=w.kind.value,
-        count=w.count,
+        member_count=w.count,
         salt=w.salt,
         created_at=w.created_at,
         created_by=w.created_by,
