@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import ValidationError
 from chalicelib.packaging.h5zip import CHUNK, ZipReport, iter_member
@@ -98,7 +98,7 @@ def canonical_json(value: Any) -> bytes:
 
 
 class _HashingWriter:
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: IO[bytes]) -> None:
         self._out = out
         self.size = 0
         self.sha256 = hashlib.sha256()
@@ -143,9 +143,9 @@ def _manifest_fields(descriptor_fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build(
-    zip_fileobj: BinaryIO,
+    zip_fileobj: IO[bytes],
     report: ZipReport,
-    out_fileobj: BinaryIO,
+    out_fileobj: IO[bytes],
     *,
     private_key: RSAPrivateKey,
     descriptor_fields: Mapping[str, Any],
@@ -217,7 +217,7 @@ def build(
 
 
 class _HashingReader:
-    def __init__(self, src: BinaryIO) -> None:
+    def __init__(self, src: IO[bytes]) -> None:
         self._src = src
         self.size = 0
         self.sha256 = hashlib.sha256()
@@ -399,7 +399,7 @@ def _read_head(
 
 
 def _read(
-    amr_fileobj: BinaryIO,
+    amr_fileobj: IO[bytes],
     public_key: RSAPublicKey | str | bytes,
     *,
     expected_sha256: str | None,
@@ -421,16 +421,16 @@ def _read(
         if info.size != expected.size:
             raise AmrError(f"file {expected.path!r} is {info.size} bytes; the manifest says {expected.size}")
         out = sink(expected) if sink else None
-        digest = hashlib.sha256()
+        file_hash = hashlib.sha256()
         try:
             for chunk in reader.read_chunks(info.size, name):
-                digest.update(chunk)
+                file_hash.update(chunk)
                 if out is not None:
                     out.write(chunk)
         finally:
             if out is not None:
                 out.close()
-        if digest.hexdigest() != expected.sha256:
+        if file_hash.hexdigest() != expected.sha256:
             raise AmrError(f"file {expected.path!r} does not match its SHA-256 in the manifest")
         _skip_padding(reader, info.size, name)
     extra = _next_header(reader, "after the last file")
@@ -455,7 +455,7 @@ def _read(
 
 
 def verify(
-    amr_fileobj: BinaryIO, public_key_pem: RSAPublicKey | str | bytes, *, expected_sha256: str | None = None
+    amr_fileobj: IO[bytes], public_key_pem: RSAPublicKey | str | bytes, *, expected_sha256: str | None = None
 ) -> VerifiedPackage:
     """Check a full ``.amr`` in one streaming pass: signature, then every file against the manifest.
 
@@ -498,7 +498,7 @@ def _publish(staging: Path, dest: Path) -> None:
 
 
 def extract_verified(
-    amr_fileobj: BinaryIO,
+    amr_fileobj: IO[bytes],
     public_key_pem: RSAPublicKey | str | bytes,
     dest_dir: str | os.PathLike[str],
     *,
@@ -546,7 +546,7 @@ class _TarEntry:
         self._writer.write(_pad(self._size))
 
 
-def read_head(amr_fileobj: BinaryIO, public_key: RSAPublicKey | str | bytes) -> VerifiedPackage:
+def read_head(amr_fileobj: IO[bytes], public_key: RSAPublicKey | str | bytes) -> VerifiedPackage:
     """Only the signed manifest of a full ``.amr``; files are not read (``size``, ``sha256``: the head)."""
     reader = _HashingReader(amr_fileobj)
     head = _read_head(reader, public_key, (FORMAT,))
@@ -562,7 +562,7 @@ def read_head(amr_fileobj: BinaryIO, public_key: RSAPublicKey | str | bytes) -> 
 
 
 def build_diff(
-    old_amr: BinaryIO, new_amr: BinaryIO, out_fileobj: BinaryIO, *, private_key: RSAPrivateKey
+    old_amr: IO[bytes], new_amr: IO[bytes], out_fileobj: IO[bytes], *, private_key: RSAPrivateKey
 ) -> AmrBuild:
     """A signed diff package from ``old_amr`` to ``new_amr`` (both full packages signed by ``private_key``).
 
@@ -626,7 +626,7 @@ def build_diff(
     )
 
 
-def _open_installed(root: Path, path: str) -> BinaryIO:
+def _open_installed(root: Path, path: str) -> IO[bytes]:
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
         return os.fdopen(os.open(root.joinpath(*path.split("/")), flags), "rb")
@@ -636,7 +636,7 @@ def _open_installed(root: Path, path: str) -> BinaryIO:
 
 def apply_diff(
     installed_dir: str | os.PathLike[str],
-    diff_fileobj: BinaryIO,
+    diff_fileobj: IO[bytes],
     public_key_pem: RSAPublicKey | str | bytes,
     dest_dir: str | os.PathLike[str],
     *,
@@ -760,7 +760,7 @@ def descriptor(
     return doc
 
 
-def package_files(amr_fileobj: BinaryIO) -> Iterator[tuple[str, int, BinaryIO]]:
+def package_files(amr_fileobj: IO[bytes]) -> Iterator[tuple[str, int, IO[bytes]]]:
     """``(path, size, stream)`` of each package file of an ``.amr`` this service built (``<h5Id>/...``,
     in manifest order), each streamed from the (seekable) file; the signature files are skipped. For
     serving a released global package online: the archive was verified when it was built, so it is

@@ -14,7 +14,7 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 from xml.parsers.expat import ExpatError
 
 from chalicelib.domain.errors import ValidationError
@@ -57,7 +57,7 @@ class SymbolsInfo:
     bundles: tuple[str, ...]  # "Demo.app.dSYM", ...
 
 
-def _zip(file: BinaryIO, what: str) -> zipfile.ZipFile:
+def _zip(file: IO[bytes], what: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(file)
     except _ZIP_ERRORS:
@@ -77,7 +77,7 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, what: s
     return data
 
 
-def inspect_apk(file: BinaryIO) -> ApkInfo:
+def inspect_apk(file: IO[bytes]) -> ApkInfo:
     """The package name and versions an APK's compiled ``AndroidManifest.xml`` declares.
 
     Raises:
@@ -104,7 +104,7 @@ def inspect_apk(file: BinaryIO) -> ApkInfo:
 _APP_DIR = re.compile(r"^Payload/([^/]+\.app)/")
 
 
-def inspect_ipa(file: BinaryIO) -> IpaInfo:
+def inspect_ipa(file: IO[bytes]) -> IpaInfo:
     """The app bundle inside an ``.ipa`` and what its ``Info.plist`` says.
 
     Raises:
@@ -142,7 +142,7 @@ def inspect_ipa(file: BinaryIO) -> IpaInfo:
 _DWARF = re.compile(r"(?:^|/)([^/]+\.dSYM)/Contents/Resources/DWARF/[^/]+$")
 
 
-def inspect_symbols(file: BinaryIO) -> SymbolsInfo:
+def inspect_symbols(file: IO[bytes]) -> SymbolsInfo:
     """The dSYM bundles in a gzip-compressed tar (``.tgz``); the whole archive is read to check it.
 
     Raises:

@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from chalicelib.domain.errors import ValidationError
 from chalicelib.packaging.app_files import ZIP_ERRORS
@@ -104,7 +104,7 @@ def _fail(rule: str) -> ValidationError:
     return ValidationError(FIELD, rule)
 
 
-def _directory_size(fileobj: BinaryIO) -> tuple[int | None, int | None]:
+def _directory_size(fileobj: IO[bytes]) -> tuple[int | None, int | None]:
     """(entries, central directory bytes) the end record declares, read before zipfile parses the directory.
 
     Either may be None when the end record cannot be found (zipfile then says it is not a zip).
@@ -128,7 +128,7 @@ def _directory_size(fileobj: BinaryIO) -> tuple[int | None, int | None]:
     return count, cd_size
 
 
-def _open(fileobj: BinaryIO, limits: Limits) -> zipfile.ZipFile:
+def _open(fileobj: IO[bytes], limits: Limits) -> zipfile.ZipFile:
     try:
         fileobj.seek(0, 2)
         empty = fileobj.tell() == 0
@@ -204,7 +204,7 @@ def _check_path(name: str, path: str, limits: Limits) -> None:
         )
 
 
-def top_folders(fileobj: BinaryIO) -> tuple[str, ...]:
+def top_folders(fileobj: IO[bytes]) -> tuple[str, ...]:
     """The distinct top-level folders (and top-level file names) in a zip, sorted; junk ignored.
 
     Raises:
@@ -216,7 +216,7 @@ def top_folders(fileobj: BinaryIO) -> tuple[str, ...]:
     return tuple(sorted(t for t in tops if t))
 
 
-def detect_h5_id(fileobj: BinaryIO) -> str:
+def detect_h5_id(fileobj: IO[bytes]) -> str:
     """The H5 ID a package zip is for: its single 8-digit top folder.
 
     Raises:
@@ -234,7 +234,7 @@ def detect_h5_id(fileobj: BinaryIO) -> str:
 
 
 def inspect(
-    fileobj: BinaryIO,
+    fileobj: IO[bytes],
     *,
     h5_id: str,
     resource_type: str,
@@ -360,7 +360,7 @@ def _check_layout(
     return f"{domains.pop()}/{owner}/", None
 
 
-def _data_offset(fileobj: BinaryIO, info: zipfile.ZipInfo) -> int:
+def _data_offset(fileobj: IO[bytes], info: zipfile.ZipInfo) -> int:
     """Where a member's compressed bytes start, from its local header (checked against the directory)."""
     fileobj.seek(info.header_offset)
     header = fileobj.read(30)
@@ -374,7 +374,7 @@ def _data_offset(fileobj: BinaryIO, info: zipfile.ZipInfo) -> int:
 
 
 def iter_member(
-    fileobj: BinaryIO, *, offset: int, method: int, compress_size: int, size: int, name: str
+    fileobj: IO[bytes], *, offset: int, method: int, compress_size: int, size: int, name: str
 ) -> Iterator[bytes]:
     """The expanded bytes of one member, ``CHUNK`` at a time, reading only its own compressed bytes.
 
@@ -428,7 +428,7 @@ def iter_member(
         raise _fail(f"member {name!r} is corrupt (deflate stream does not end)")
 
 
-def _stream(fileobj: BinaryIO, info: zipfile.ZipInfo, path: str, total: int, limits: Limits) -> ZipMember:
+def _stream(fileobj: IO[bytes], info: zipfile.ZipInfo, path: str, total: int, limits: Limits) -> ZipMember:
     name = info.filename
     if total + info.file_size > limits.max_total_bytes:
         raise _fail(f"expands to more than {limits.max_total_bytes} bytes (at member {name!r})")
