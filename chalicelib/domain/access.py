@@ -35,11 +35,13 @@ class Role(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object, field_name: str = "role") -> Role:
-        try:
-            return cls(value)
-        except ValueError:
-            allowed = ", ".join(r.value for r in cls)
-            raise ValidationError(field_name, f"must be one of: {allowed}") from None
+        if isinstance(value, str):
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        allowed = ", ".join(r.value for r in cls)
+        raise ValidationError(field_name, f"must be one of: {allowed}")
 
 
 _ROLE_GRANTS = {

@@ -254,7 +254,7 @@ def _flag(field_name: str, value: object, default: int, meaning: str) -> int:
         return int(value.strip())
     if isinstance(value, bool) or value not in (0, 1):
         raise ValidationError(field_name, f"must be 0 or 1 ({meaning})")
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def validate_filename(purpose: Purpose, filename: object) -> str:
 def parse_purpose(value: object) -> Purpose:
     if value not in PURPOSES:
         raise ValidationError("purpose", f"must be one of: {', '.join(sorted(PURPOSES))}")
-    return PURPOSES[value]  # type: ignore[index]
+    return PURPOSES[value]
 
 
 def object_key(tenant: TenantId, upload_id: str, filename: str) -> str:

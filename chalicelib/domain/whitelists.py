@@ -32,10 +32,12 @@ class WhitelistKind(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> WhitelistKind:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValidationError("type", "must be one of: normal, regex") from None
+        if isinstance(value, str):
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        raise ValidationError("type", "must be one of: normal, regex")
 
 
 @dataclass(frozen=True)

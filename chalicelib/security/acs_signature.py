@@ -274,7 +274,7 @@ def _signed_common_param(request: SignedRequest, header: str, param: str, signed
     if signed_in_headers:  # ACS3: the signed header is authoritative (the query is signed too)
         return _required(in_header or in_params, header)
     value = _required(in_params, param)
-    if in_header not in (None, "") and in_header.strip() != value:  # RPC: the header is not signed
+    if in_header and in_header.strip() != value:  # RPC: the header is not signed
         raise ValidationError(header, f"does not match the signed {param} {value!r}")
     return value
 

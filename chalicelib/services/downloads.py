@@ -104,7 +104,7 @@ def open_link(
         return Redirect(package.store_url or "")
     if package.file is None:
         raise NotFound(f"package {package_id} has no downloadable file")
-    has_key = bool(key) and hmac.compare_digest(key.encode(), package.download_key.encode())
+    has_key = bool(key and hmac.compare_digest(key.encode(), package.download_key.encode()))
     if package.code_digest is not None and not has_key:
         _check_code(tenant, package, code, source_ip, now)
     if package.distribution is Distribution.ENTERPRISE:

@@ -8,13 +8,16 @@ working until they update; see docs/delivery.md "Key rotation".
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.access import Permission
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.time_zones import iso
 from chalicelib.services import audit
 from chalicelib.services.context import Call
+
+if TYPE_CHECKING:
+    from chalicelib.store.delivery import StoredSigningKey
 
 _PURPOSE = "manifest-signing"
 
@@ -30,13 +33,24 @@ def _context(tenant: TenantId, key_id: str) -> str:
     return f"{tenant.key}/{key_id}"
 
 
-def _new_key(tenant: TenantId, *, at: str, previous: list[dict[str, Any]]):
+def _new_key(tenant: TenantId, *, at: str, previous: list[dict[str, Any]]) -> StoredSigningKey:
     from chalicelib.security import signing
     from chalicelib.store.delivery import StoredSigningKey
 
     pair = signing.generate()
     sealed = _box().seal(pair.private_raw, purpose=_PURPOSE, context=_context(tenant, pair.key_id))
     return StoredSigningKey(pair.key_id, sealed, pair.public_raw, at, previous)
+
+
+def _existing(tenant: TenantId) -> StoredSigningKey:
+    """The tenant's stored key, which ``current`` has created; missing: InternalError."""
+    from chalicelib.domain.errors import MdsError
+    from chalicelib.store import delivery as store
+
+    stored = store.get_signing_key(tenant)
+    if stored is None:
+        raise MdsError(f"internal error: tenant {tenant} has no signing key")
+    return stored
 
 
 def current(tenant: TenantId) -> tuple[str, bytes]:
@@ -50,7 +64,7 @@ def current(tenant: TenantId) -> tuple[str, bytes]:
         store.put_signing_key(
             tenant, _new_key(tenant, at=iso(datetime.now(UTC)), previous=[]), replace_key_id=None
         )
-        stored = store.get_signing_key(tenant)
+        stored = _existing(tenant)
     return stored.key_id, _private(tenant, stored.key_id, stored.private_sealed)
 
 
@@ -79,9 +93,7 @@ def export(call: Call, tenant: TenantId) -> dict[str, Any]:
 
     audit.check(call, tenant, Permission.READ, action="signing_key.read")
     current(tenant)
-    from chalicelib.store import delivery as store
-
-    stored = store.get_signing_key(tenant)
+    stored = _existing(tenant)
     keys = [
         {
             "keyId": stored.key_id,
@@ -117,7 +129,7 @@ def replace(call: Call, tenant: TenantId) -> None:
 
     audit.check(call, tenant, Permission.ADMIN, action="signing_key.rotate")
     current(tenant)
-    old = store.get_signing_key(tenant)
+    old = _existing(tenant)
     retired = [
         *old.previous,
         {"keyId": old.key_id, "public": signing.public_b64(old.public_raw), "retiredAt": call.at},

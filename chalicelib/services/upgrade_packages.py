@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
 
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError, VersionConflict
@@ -33,6 +33,10 @@ from chalicelib.services.context import Call
 # --- views -----------------------------------------------------------------------------------------------
 
 
+@overload
+def file_view(f: StoredFile) -> dict[str, Any]: ...
+@overload
+def file_view(f: StoredFile | None) -> dict[str, Any] | None: ...
 def file_view(f: StoredFile | None) -> dict[str, Any] | None:
     return None if f is None else {"filename": f.filename, "size": f.size, "sha256": f.sha256, "md5": f.md5}
 
