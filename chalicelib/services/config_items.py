@@ -104,7 +104,7 @@ def list_items(
         s
         for s in store.list_items(tenant)
         if (not keyword or s.item.matches_keyword(keyword))
-        and (wanted in (None, Platform.ALL) or s.item.for_platform(wanted))  # type: ignore[arg-type]
+        and (wanted is None or wanted is Platform.ALL or s.item.for_platform(wanted))
     ]
     return page_of(found, view, page=page, page_size=page_size)
 

@@ -400,7 +400,7 @@ def remove_task(uow: UnitOfWork, tenant: TenantId, task: H5Task) -> None:
 
     uow.delete(_task_model(tenant, task), versioned=False)
     if task.dynamic:
-        quota.remove_counter(uow, tenant, task)  # type: ignore[arg-type]
+        quota.remove_counter(uow, tenant, task)
 
 
 def get_task(tenant: TenantId, task_id: str) -> H5Task:

@@ -97,7 +97,7 @@ def resize_counter(uow: UnitOfWork, tenant: TenantId, task: UpgradeTask) -> None
     )
 
 
-def remove_counter(uow: UnitOfWork, tenant: TenantId, task: UpgradeTask) -> None:
+def remove_counter(uow: UnitOfWork, tenant: TenantId, task: WindowedTask) -> None:
     uow.delete(QuotaClaimModel(tenant=tenant.key, claim_key=counter_key(task.id)), versioned=False)
 
 
