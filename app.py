@@ -15,7 +15,7 @@ from chalicelib.api.openapi import openapi
 from chalicelib.api.preview import preview
 from chalicelib.api.targeting import targeting
 from chalicelib.api.upgrade import upgrade
-from chalicelib.config import device_events_queue_name, events_queue_name
+from chalicelib.config import device_events_queue_name, events_queue_name, publish_queue_name
 from chalicelib.events import handlers
 
 app = Chalice(app_name="mds")
@@ -43,5 +43,7 @@ on_upload_event = app.on_sqs_message(queue=events_queue_name(), batch_size=1)(ha
 on_device_events = app.on_sqs_message(queue=device_events_queue_name(), batch_size=10)(
     handlers.on_device_events
 )
+# A committed change -> SQS -> here: the manifests it affects are published (services/publishing.py).
+on_publish = app.on_sqs_message(queue=publish_queue_name(), batch_size=10)(handlers.on_publish)
 housekeeping = app.schedule("rate(1 minute)", name="housekeeping")(handlers.housekeeping)
 reconcile = app.schedule("rate(1 minute)", name="reconcile")(handlers.reconcile)

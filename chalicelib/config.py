@@ -24,12 +24,14 @@ ENV_TOKEN_TTL = "MDS_TOKEN_TTL_SECONDS"
 ENV_MAX_BODY_BYTES = "MDS_MAX_BODY_BYTES"
 ENV_LOG_LEVEL = "MDS_LOG_LEVEL"
 ENV_PASSWORD_WORK = "MDS_PASSWORD_SCRYPT_LOG2_N"  # scrypt cost of new password hashes (old ones keep theirs)
+ENV_PUBLISH_MODE = "MDS_PUBLISH_MODE"  # queued (the default): the publish worker; inline: in the request
 ENV_REGION = "AWS_DEFAULT_REGION"
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
 DEFAULT_STACK = "mds-dev"
 DEFAULT_PASSWORD_WORK = 15  # n=2**15, r=8: 32 MiB per hash
 PASSWORD_WORK_RANGE = range(10, 21)
+PUBLISH_MODES = ("queued", "inline")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Settings:
     aws_endpoint_url: str | None
     file_upload_host: str = ""  # empty: the API's own route (docs/openapi.md, "Size: local and AWS")
     password_log2_n: int = DEFAULT_PASSWORD_WORK
+    publish_mode: str = "queued"
 
     def table_name(self, logical_name: str) -> str:
         return f"{self.stack}-{logical_name}"
@@ -65,6 +68,10 @@ class Settings:
     def device_events_queue(self) -> str:
         return device_events_queue_name(self.stack)
 
+    @property
+    def publish_queue(self) -> str:
+        return publish_queue_name(self.stack)
+
 
 def events_queue_name(stack: str | None = None) -> str:
     """The S3 ObjectCreated queue; Chalice needs it at import time for ``on_sqs_message``."""
@@ -74,6 +81,11 @@ def events_queue_name(stack: str | None = None) -> str:
 def device_events_queue_name(stack: str | None = None) -> str:
     """The queue between ``POST /client/v1/events`` and the aggregator (needed at import time too)."""
     return f"{stack or os.environ.get(ENV_STACK, DEFAULT_STACK)}-device-events"
+
+
+def publish_queue_name(stack: str | None = None) -> str:
+    """The queue between a committed change and the publish worker (docs/architecture.md)."""
+    return f"{stack or os.environ.get(ENV_STACK, DEFAULT_STACK)}-publish"
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +108,7 @@ def settings() -> Settings:
         file_upload_host=(env.get(ENV_FILE_UPLOAD_HOST) or "").rstrip("/"),
         aws_endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
         password_log2_n=_password_work(env.get(ENV_PASSWORD_WORK)),
+        publish_mode=_publish_mode(env.get(ENV_PUBLISH_MODE)),
     )
 
 
@@ -110,6 +123,17 @@ def _password_work(text: str | None) -> int:
             f"to {PASSWORD_WORK_RANGE.stop - 1} (got {text!r})"
         )
     return int(text)
+
+
+def _publish_mode(text: str | None) -> str:
+    """``queued``: a console write answers once committed and the publish worker publishes (Lambda
+    and ``make run``); ``inline``: the request publishes before answering (the test suite reads its
+    own writes from the CDN at once, as Celery's eager mode or Django's locmem mail do)."""
+    if not text:
+        return PUBLISH_MODES[0]
+    if text not in PUBLISH_MODES:
+        raise ValueError(f"{ENV_PUBLISH_MODE} must be one of {', '.join(PUBLISH_MODES)} (got {text!r})")
+    return text
 
 
 def reload() -> Settings:

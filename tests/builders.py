@@ -22,6 +22,18 @@ def later(**delta) -> str:
     return (datetime.now(UTC) + timedelta(**delta)).isoformat()
 
 
+def wait_for(predicate, *, seconds: float = 60, what: str = "the condition"):
+    """Poll ``predicate`` until it returns something truthy (returned); fail after ``seconds``. A wait
+    for a condition, never for a duration: on a busy machine it simply takes longer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = predicate()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds:.0f} s"
+        time.sleep(0.05)
+
+
 # --- uploads: presigned POST to S3, then the S3 event as Lambda gets it --------------------------
 
 

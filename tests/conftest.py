@@ -62,6 +62,9 @@ def clean_env(monkeypatch, tmp_path):
     # Password hashes at scrypt n=2**10 (1 MiB) instead of 2**15: the same algorithm and stored form,
     # ~2 ms instead of ~100 ms for each test's demo login. tests/unit/test_security.py checks the default.
     monkeypatch.setenv("MDS_PASSWORD_SCRYPT_LOG2_N", "10")
+    # A change is published before the request answers, so a test reads its own write from the CDN at
+    # once; tests/integration/test_publish_queue.py covers the queued mode that Lambda and `make run` use.
+    monkeypatch.setenv("MDS_PUBLISH_MODE", "inline")
     _reset_caches()
     yield
     _reset_caches()

@@ -50,6 +50,15 @@ def on_device_events(event: Any) -> None:
     log(logging.INFO, "device events", messages=len(bodies), newFacts=counted)
 
 
+def on_publish(event: Any) -> None:
+    """Changes committed by the console and API, queued by ``services.publishing.changed``: publish
+    them, coalesced per batch. A failure raises, so SQS delivers the batch again (DLQ after 5 tries)."""
+    from chalicelib.services import publishing
+
+    published = publishing.on_changed([message.body for message in event])
+    log(logging.INFO, "publish queue", published=published)
+
+
 def housekeeping(event: Any) -> None:
     """Every minute: remove expired nonces and rate-limit windows (DynamoDB TTL lags; moto has none)."""
     from chalicelib.store import ephemeral

@@ -1,13 +1,23 @@
-"""Re-publishing what a change affects, coalesced; and the reconciler that rebuilds everything.
+"""Re-publishing what a change affects, after the commit and off the request path; and the
+reconciler that rebuilds everything.
 
-``changed`` is called by services after they commit. Only one publisher works on a (tenant, product,
-platform) at a time (a lease in the publish state); a change that arrives meanwhile marks the state
-dirty and the lease holder publishes once more, so a burst of changes costs a couple of publications,
-not one each.
+``changed`` is called by services after they commit. It marks the (tenant, product, platform) publish
+state changed and, in ``queued`` mode (Lambda, ``make run``), sends one message to the publish queue:
+the console answers without waiting for signing, S3 writes or the CDN. The publish worker
+(``on_changed``) publishes; a publication that fails raises, so SQS delivers the message again (DLQ
+after 5 tries), and the state stays marked changed for the reconciler meanwhile. In ``inline`` mode
+(the test suite) the request publishes before answering, and a failure is logged and handed to the
+worker the same way: never a 500 for a change that was committed.
+
+Only one publisher works on a (tenant, product, platform) at a time (a lease in the publish state); a
+change that arrives meanwhile marks the state changed and the lease holder publishes once more, so a
+burst of changes costs a couple of publications, not one each. A message whose change a publication
+has already covered (the state is no longer marked) costs one read.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -16,17 +26,71 @@ from chalicelib.domain.tenancy import TenantId
 from chalicelib.logs import log
 
 LEASE_SECONDS = 30.0
+PLATFORMS = (Platform.ANDROID, Platform.IOS)
 
 
-def changed(
-    tenant: TenantId, product: str, platforms: tuple[Platform, ...] = (Platform.ANDROID, Platform.IOS)
-) -> None:
-    """A committed change may alter what devices of ``product`` on ``platforms`` get: re-publish them."""
-    for platform in platforms:
-        if platform is Platform.ALL:
-            changed(tenant, product)
-            continue
-        publish(tenant, product, platform)
+def changed(tenant: TenantId, product: str, platforms: tuple[Platform, ...] = PLATFORMS) -> None:
+    """A committed change may alter what devices of ``product`` on ``platforms`` get: have them
+    re-published. Never raises for a publication problem: the change is committed whatever happens."""
+    from chalicelib.store import delivery as store
+
+    targets = tuple(dict.fromkeys(p for platform in platforms for p in _concrete(platform)))
+    for platform in targets:
+        store.mark_changed(tenant, product, platform.value)
+    _dispatch(tenant, product, targets, force=False)
+
+
+def _concrete(platform: Platform) -> tuple[Platform, ...]:
+    return PLATFORMS if platform is Platform.ALL else (platform,)
+
+
+def _dispatch(tenant: TenantId, product: str, platforms: tuple[Platform, ...], *, force: bool) -> None:
+    from chalicelib.config import settings
+
+    if settings().publish_mode == "inline":
+        try:
+            for platform in platforms:
+                publish(tenant, product, platform, force=force)
+            return
+        except Exception as exc:  # committed already: the worker retries, the caller is not told
+            log(logging.WARNING, "publish failed; queued for the worker", tenant=tenant.key,
+                product=product, error=repr(exc))  # fmt: skip
+    _enqueue(tenant, product, platforms, force=force)
+
+
+def _enqueue(tenant: TenantId, product: str, platforms: tuple[Platform, ...], *, force: bool) -> None:
+    from chalicelib.config import settings
+    from chalicelib.store import queues
+
+    body = {"appId": tenant.app_id, "workspaceId": tenant.workspace_id, "product": product,
+            "platforms": [p.value for p in platforms], "force": force}  # fmt: skip
+    try:
+        queues.send(settings().publish_queue, json.dumps(body, separators=(",", ":")))
+    except Exception as exc:  # the state stays marked changed: the reconciler publishes within a minute
+        log(logging.ERROR, "publish not queued; left to the reconciler", tenant=tenant.key,
+            product=product, error=repr(exc))  # fmt: skip
+
+
+def on_changed(bodies: list[str]) -> int:
+    """The publish worker: one publication per distinct (tenant, product, platform) of a batch of
+    messages, skipped when a publication has already covered the change. Raises if one fails (SQS
+    delivers the batch again; what was published stays published). Returns how many were published."""
+    from chalicelib.store import delivery as store
+
+    wanted: dict[tuple[TenantId, str, Platform], bool] = {}
+    for body in bodies:
+        message = json.loads(body)
+        tenant = TenantId(message["appId"], message["workspaceId"])
+        for platform in message["platforms"]:
+            key = (tenant, message["product"], Platform(platform))
+            wanted[key] = wanted.get(key, False) or bool(message.get("force"))
+    published = 0
+    for (tenant, product, platform), force in wanted.items():
+        if not force and not store.get_state(tenant, product, platform.value).dirty:
+            continue  # a publication that began after the change already carries it
+        if publish(tenant, product, platform, force=force) is not None:
+            published += 1
+    return published
 
 
 def publish(tenant: TenantId, product: str, platform: Platform, *, force: bool = False) -> int | None:
@@ -37,7 +101,7 @@ def publish(tenant: TenantId, product: str, platform: Platform, *, force: bool =
 
     spec = products.get(product)
     if not store.try_lock(tenant, product, platform.value, now=time.time(), hold_seconds=LEASE_SECONDS):
-        return None  # the holder sees the dirty mark and publishes again after its current run
+        return None  # the holder sees the changed mark and publishes again after its current run
     sequence = None
     try:
         while True:
@@ -63,15 +127,24 @@ def publish(tenant: TenantId, product: str, platform: Platform, *, force: bool =
             ):
                 return sequence  # someone else took over the next round
     except BaseException:
+        # taking the lease cleared the changed mark: put it back, so the retry (worker, reconciler)
+        # knows this publication is still owed
+        store.mark_changed(tenant, product, platform.value)
         store.unlock(tenant, product, platform.value)
         raise
 
 
 def republish_tenant(tenant: TenantId, *, force: bool = False) -> None:
     """Everything a tenant has published: after a whitelist change (only indexes whose content changes
-    are rewritten) or a key rotation (``force``: re-sign everything)."""
+    are rewritten) or a key rotation (``force``: re-sign everything). Queued like ``changed``."""
+    from chalicelib.store import delivery as store
+
+    by_product: dict[str, list[Platform]] = {}
     for product, platform in _published_for(tenant):
-        publish(tenant, product, platform, force=force)
+        store.mark_changed(tenant, product, platform.value)
+        by_product.setdefault(product, []).append(platform)
+    for product, platforms in by_product.items():
+        _dispatch(tenant, product, tuple(platforms), force=force)
 
 
 def _published_for(tenant: TenantId) -> list[tuple[str, Platform]]:
@@ -119,5 +192,6 @@ def status(call, tenant: TenantId, product: str, platform: str) -> dict:  # noqa
         "sequence": state.sequence,
         "publishedAt": state.published_at,
         "notAfter": state.not_after,
+        "pending": state.dirty,  # a committed change the publish worker has not published yet
         "indexUrl": f"{settings().cdn_base_url}/{index_path(tenant, product, parsed)}",
     }

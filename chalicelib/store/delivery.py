@@ -38,7 +38,7 @@ class PublishStateModel(Model):
     published_at = UnicodeAttribute(null=True)
     not_after = NumberAttribute(null=True)
     lock_until = NumberAttribute(null=True)
-    dirty = NumberAttribute(default=0)
+    dirty = NumberAttribute(default=0)  # 1: changed since the last publication began
 
 
 # --- signing keys --------------------------------------------------------------------------------
@@ -101,6 +101,17 @@ class PublishState:
     digest: str | None
     published_at: str | None
     not_after: int | None
+    dirty: bool = False  # a committed change is waiting for a publication (``mark_changed``)
+
+
+def _state(m: PublishStateModel) -> PublishState:
+    return PublishState(
+        int(m.sequence or 0),
+        m.digest,
+        m.published_at,
+        int(m.not_after) if m.not_after else None,
+        bool(m.dirty),
+    )
 
 
 def get_state(tenant: TenantId, product: str, platform: str) -> PublishState:
@@ -108,8 +119,14 @@ def get_state(tenant: TenantId, product: str, platform: str) -> PublishState:
         m = PublishStateModel.get(_state_key(tenant, product, platform), consistent_read=True)
     except PublishStateModel.DoesNotExist:
         return PublishState(0, None, None, None)
-    return PublishState(
-        int(m.sequence or 0), m.digest, m.published_at, int(m.not_after) if m.not_after else None
+    return _state(m)
+
+
+def mark_changed(tenant: TenantId, product: str, platform: str) -> None:
+    """Record that a committed change waits for a publication: the lock holder, the publish worker
+    and the reconciler all see it, so a publication that fails or never starts is not forgotten."""
+    PublishStateModel(tenant=_state_key(tenant, product, platform)).update(
+        actions=[PublishStateModel.dirty.set(1)]
     )
 
 
@@ -126,7 +143,7 @@ def try_lock(tenant: TenantId, product: str, platform: str, *, now: float, hold_
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-    model.update(actions=[PublishStateModel.dirty.set(1)])
+    mark_changed(tenant, product, platform)
     return False
 
 
@@ -175,15 +192,8 @@ def record_published(
 
 def published_states() -> list[tuple[str, PublishState]]:
     """Every (state key, state): what the reconciler walks."""
-    return [
-        (
-            m.tenant,
-            PublishState(
-                int(m.sequence or 0), m.digest, m.published_at, int(m.not_after) if m.not_after else None
-            ),
-        )
-        for m in PublishStateModel.scan(PublishStateModel.tenant.startswith("publish#"))
-    ]
+    scan = PublishStateModel.scan(PublishStateModel.tenant.startswith("publish#"))
+    return [(m.tenant, _state(m)) for m in scan]
 
 
 # --- delivery bucket -----------------------------------------------------------------------------

@@ -28,10 +28,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def child_environment() -> dict[str, str]:
-    """This shell's environment without what would point the stack elsewhere."""
+def child_environment(*, publish: str = "inline") -> dict[str, str]:
+    """This shell's environment without what would point the stack elsewhere. The stories read their
+    own writes from the CDN at once (``inline`` publishing); test_local_stack.py runs the queued mode
+    of `make run` too."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MDS_"))}
     env["PYTHONUNBUFFERED"] = "1"
+    if publish:
+        env["MDS_PUBLISH_MODE"] = publish
     return env
 
 
@@ -50,6 +54,7 @@ class LocalStackProcess:
     moto_port: int = field(default_factory=free_port)
     output: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
+    publish: str = "inline"  # MDS_PUBLISH_MODE of the stack (`make run` has "queued")
 
     @property
     def api_url(self) -> str:
@@ -84,7 +89,7 @@ class LocalStackProcess:
         self.output.clear()
         ready = threading.Event()
         self.process = subprocess.Popen(
-            command, cwd=PROJECT_DIR, env=child_environment(), text=True, bufsize=1,
+            command, cwd=PROJECT_DIR, env=child_environment(publish=self.publish), text=True, bufsize=1,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
 

@@ -11,7 +11,6 @@ import random
 import re
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ import requests
 from chalicelib.domain.targeting import Device
 from mds.device.client import DeviceClient
 from tests import app_files
+from tests.builders import wait_for
 from tests.e2e.conftest import PROJECT_DIR, child_environment
 from tests.sdk_capture import no_proxy_env
 
@@ -349,7 +349,7 @@ def events_story(ws: Workspace, make_phones, *, report: dict, h5_installed: str)
         got = [reach(r)["funnel"] for r in (upgrade, h5, hotpatch)] + [reach("config:feed_v2")["values"]]
         return got == [funnel, delivered, patched, [{"value": "true", "devices": 4}]]
 
-    wait_for(counted)
+    wait_for(counted, what="counting the events")
     assert reach(upgrade)["failures"] == {
         "download": {},
         "install": {"INSTALL_FAILED_INSUFFICIENT_STORAGE": 1},
@@ -361,16 +361,10 @@ def events_story(ws: Workspace, make_phones, *, report: dict, h5_installed: str)
     late = sdk.call("upgrade.check", phone="ev4", device=android("ev4", "5.0"), **report)
     assert late["prompt"] and sdk.call("events.flush", phone="ev4") == 2
     funnel |= {"offered": 5, "prompted": 5}
-    wait_for(counted)
+    wait_for(counted, what="counting the events")
 
 def record(phones: DriverPhones, phone: str, kind: str, release: str, reason: str | None = None) -> bool:
     """A fact the app itself reports (EventReporter.record); False when it was recorded before."""
     return phones.call("events.record", phone=phone, type=kind, release=release, reason=reason, value=None)
 
 
-def wait_for(done, seconds: float = 60) -> None:
-    """Until `done()` (the stack's worker aggregates the events queue a moment after the POST)."""
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, "the events were not counted in time"
-        time.sleep(0.2)

@@ -9,6 +9,10 @@ import stat
 import pytest
 import requests
 
+from tests.builders import wait_for
+from tests.delivery_harness import decode
+from tests.e2e.conftest import LocalStackProcess
+
 pytestmark = pytest.mark.e2e
 
 STACK = "mds-dev"  # the default; the fixture's environment sets no MDS_STACK
@@ -93,3 +97,34 @@ def test_a_data_dir_in_use_is_a_one_line_error(local_stack, local_up, unused_por
     assert "Traceback" not in result.stdout + result.stderr
     [line] = result.stderr.strip().splitlines()
     assert str(local_stack.data_dir) in line and "--data-dir" in line
+
+
+def test_make_run_publishes_off_the_request_path(tmp_path):
+    """`make run`'s stack publishes queued (MDS_PUBLISH_MODE unset): a console write answers once
+    committed, and the stack's publish worker puts the change on the CDN a moment later."""
+    stack = LocalStackProcess(data_dir=tmp_path / "data", publish="")  # "": the stack's own default
+    stack.start()
+    try:
+        creds = json.loads((stack.data_dir / "bootstrap.json").read_text())
+        api = requests.Session()
+        login = {"username": creds["username"], "password": creds["password"]}
+        api.headers["Authorization"] = "Bearer " + api.post(
+            f"{stack.api_url}/api/auth/login", json=login, timeout=30
+        ).json()["token"]
+        ws = f"{stack.api_url}/api/apps/{creds['appId']}/workspaces/{creds['workspaceId']}"
+        package = api.post(f"{ws}/upgrade/packages", timeout=30, json={
+            "platform": "ios", "distribution": "appStore", "version": "5.0",
+            "storeUrl": "https://apps.apple.com/app/id1"}).json()  # fmt: skip
+        task = api.post(f"{ws}/upgrade/packages/{package['packageId']}/tasks", timeout=30,
+                        json={"type": "official", "mode": "forced"})  # fmt: skip
+        assert task.status_code == 201, task.text
+
+        published = wait_for(
+            lambda: (state := api.get(f"{ws}/delivery/upgrade/ios", timeout=30).json())["sequence"]
+            and not state["pending"] and state,
+            what="the publish worker publishing the task",
+        )
+        index = requests.get(published["indexUrl"], timeout=30)
+        assert index.status_code == 200 and decode(index.content)["sequence"] == published["sequence"]
+    finally:
+        assert stack.stop() == 0, "\n".join(stack.output)

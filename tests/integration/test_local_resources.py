@@ -4,7 +4,6 @@ the SQS worker, the scheduler, the CDN emulator and the journal that survives re
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -19,6 +18,7 @@ from mds.local.resources import aws_clients, ensure_resources
 from mds.local.scheduler import Scheduler, rate_seconds
 from mds.local.template import DEFAULT_TEMPLATE, read_template
 from mds.local.worker import SqsWorker, workers_for_app
+from tests.builders import wait_for
 
 STACK = "mds-localtest"
 REGION = "us-east-1"
@@ -50,14 +50,6 @@ def stack(moto_url):
     return ensure_resources(moto_url, stack=STACK, region=REGION)
 
 
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 # --- resources from the template ---------------------------------------------------------------
