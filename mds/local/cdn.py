@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from mds.local.logs import log_event
 
 DEFAULT_CACHE_CONTROL = "public, max-age=60"
+_REPLACED_RETRIES = 5  # reads in a row that found the object replaced under them
 _CHUNK = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CORS = {
@@ -132,6 +133,15 @@ class _CdnHandler(BaseHTTPRequestHandler):
         if not key or key.endswith("/"):
             self._reply(HTTPStatus.NOT_FOUND)
             return
+        for _attempt in range(_REPLACED_RETRIES):
+            if self._serve_once(key, with_body=with_body):
+                return
+        # replaced on every try: say so rather than mix two versions (CloudFront would retry too)
+        self._reply(HTTPStatus.SERVICE_UNAVAILABLE, {"Retry-After": "1"})
+
+    def _serve_once(self, key: str, *, with_body: bool) -> bool:
+        """Answer from one version of the object; False if it was replaced between the metadata read and
+        the body read (the headers would describe one object and the bytes another): try again."""
         try:
             head = self.s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as err:
@@ -141,7 +151,7 @@ class _CdnHandler(BaseHTTPRequestHandler):
             else:
                 log_event("cdn", "origin_failed", level="error", key=key, error=repr(err))
                 self._reply(HTTPStatus.BAD_GATEWAY)
-            return
+            return True
         size, etag = head["ContentLength"], head["ETag"]
         last_modified = head["LastModified"].astimezone(UTC)
         headers = {
@@ -155,20 +165,26 @@ class _CdnHandler(BaseHTTPRequestHandler):
             headers["Content-Encoding"] = head["ContentEncoding"]
         if self._not_modified(etag, last_modified):
             self._reply(HTTPStatus.NOT_MODIFIED, headers)
-            return
+            return True
         wanted = self._range(etag, size)
         if wanted == "unsatisfiable":
             self._reply(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, {"Content-Range": f"bytes */{size}"})
-            return
+            return True
         if wanted is None:
             status, first, last = HTTPStatus.OK, 0, size - 1
         else:
             status, (first, last) = HTTPStatus.PARTIAL_CONTENT, wanted
             headers["Content-Range"] = f"bytes {first}-{last}/{size}"
         length = max(0, last - first + 1)
-        self._reply(status, {**headers, "Content-Length": str(length)}, has_body=True)
+        body = None
         if with_body and length:
-            self._stream(key, head.get("VersionId"), first, last, partial=wanted is not None)
+            body = self._open(key, etag, first, last, partial=wanted is not None)
+            if body is None:
+                return False
+        self._reply(status, {**headers, "Content-Length": str(length)}, has_body=True)
+        if body is not None:
+            self._stream(body)
+        return True
 
     def _not_modified(self, etag: str, last_modified: Any) -> bool:
         if_none_match = self.headers.get("If-None-Match")
@@ -188,13 +204,19 @@ class _CdnHandler(BaseHTTPRequestHandler):
             return None  # the client's copy is stale: send it all
         return parse_range(self.headers.get("Range"), size)
 
-    def _stream(self, key: str, version_id: str | None, first: int, last: int, *, partial: bool) -> None:
-        request: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
-        if version_id and version_id != "null":
-            request["VersionId"] = version_id  # the object the headers described, even if replaced since
+    def _open(self, key: str, etag: str, first: int, last: int, *, partial: bool) -> Any:
+        """The body of exactly the version ``etag`` names, or None when the object was replaced since."""
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "IfMatch": etag}
         if partial:
             request["Range"] = f"bytes={first}-{last}"
-        body = self.s3.get_object(**request)["Body"]
+        try:
+            return self.s3.get_object(**request)["Body"]
+        except ClientError as err:
+            if err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (404, 412):
+                return None  # replaced (or deleted) between the two reads
+            raise
+
+    def _stream(self, body: Any) -> None:
         try:
             for chunk in iter(lambda: body.read(_CHUNK), b""):
                 self.wfile.write(chunk)

@@ -178,7 +178,7 @@ def test_a_handler_that_always_fails_sends_the_message_to_the_dlq(stack, clients
     worker.start()
     try:
         moved = wait_for(
-            lambda: clients["sqs"].receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages"), 20
+            lambda: clients["sqs"].receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages"), seconds=20
         )
     finally:
         worker.stop()
@@ -224,6 +224,32 @@ def cdn(stack, clients):
     server.start()
     yield server
     server.stop()
+
+
+def test_cdn_never_mixes_the_headers_of_one_object_with_the_body_of_its_replacement(cdn, stack, clients):
+    """The publisher rewrites an index while devices read it: a read answers the old object or the new
+    one, whole (bench/publish_latency.py once got the new body cut to the old length)."""
+    import hashlib
+
+    bucket, s3 = stack.buckets["DeliveryBucket"], clients["s3"]
+    old, new = b'{"sequence": 1}', b'{"sequence": 2, "segments": ["a", "b", "c"]}'
+    s3.put_object(Bucket=bucket, Key="m/index.json", Body=old)
+    replaced = []
+
+    def replace_after_the_first_head(**_):  # the publisher's write lands between the CDN's two reads
+        if not replaced:
+            replaced.append(True)
+            s3.put_object(Bucket=bucket, Key="m/index.json", Body=new)
+
+    s3.meta.events.register("after-call.s3.HeadObject", replace_after_the_first_head)
+    try:
+        reply = requests.get(f"{cdn.url}/m/index.json", timeout=5)
+    finally:
+        s3.meta.events.unregister("after-call.s3.HeadObject", replace_after_the_first_head)
+    assert replaced
+    assert reply.status_code == 200 and reply.content == new
+    assert reply.headers["ETag"] == f'"{hashlib.md5(new).hexdigest()}"'
+    assert reply.headers["Content-Length"] == str(len(new))
 
 
 def test_cdn_serves_objects_with_cache_headers(cdn, stack, clients):
