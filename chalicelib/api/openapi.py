@@ -1,8 +1,8 @@
 """The mPaaS OpenAPI: RPC-style ``POST /``, AccessKey-signed, as Alibaba Cloud's official SDKs call it.
 
 Wire format: ../shared/spec/mpaas-openapi-wire.md. Product modules register their actions with
-``@action("CreateMcubeNebulaApp", result_key=..., permission=...)``; this module authenticates,
-dispatches, and wraps results in the envelope the SDK models read.
+``@openapi_actions.action("CreateMcubeNebulaApp", result_key=..., permission=...)``; this module
+authenticates, dispatches, and wraps results in the envelope the SDK models read.
 
 Failures split in two, as the SDKs expect (§5): protocol and auth failures are HTTP 4xx/5xx with
 ``{"Code", "Message", ...}``; business failures (bad parameter, not found, duplicate) are HTTP 200
@@ -14,16 +14,21 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from chalice import Blueprint, Response
 
+from chalicelib.api import (  # noqa: F401 - importing a product module registers its actions
+    openapi_h5,
+    openapi_hotpatch,
+    openapi_upgrade,
+    openapi_whitelists,
+)
 from chalicelib.api.errors import rpc_error, unexpected
+from chalicelib.api.openapi_actions import ACTIONS
 from chalicelib.api.openapi_params import WIRE_ZONE, WireZone
-from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import (
     Conflict,
     MdsError,
@@ -43,36 +48,6 @@ _JSON = "application/json;charset=utf-8"
 _BUSINESS_ERRORS = (ValidationError, NotFound, Conflict)
 
 openapi = Blueprint(__name__)
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    result_key: str
-    permission: Permission
-    handler: Callable[[Call, TenantId, dict[str, str]], dict[str, Any]]
-    status_key: str | None = None  # the sub-object holding Success/ResultMsg, where the model nests it
-
-    def result(self, status: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-        """The result object: ``Success``/``ResultMsg``(/``ErrorCode``) beside the action's fields, or
-        inside ``status_key`` (e.g. ``ResultContent.Data`` of DeleteMdsWhitelistContent)."""
-        if self.status_key is None:
-            return {**status, **fields}
-        inner = fields.get(self.status_key) or {}
-        return {**fields, self.status_key: {**status, **inner}}
-
-
-ACTIONS: dict[str, Action] = {}
-
-
-def action(name: str, *, result_key: str, permission: Permission, status_key: str | None = None) -> Callable:
-    """Register ``handler(call, tenant, params) -> result fields`` for one OpenAPI action."""
-
-    def register(handler: Callable[[Call, TenantId, dict[str, str]], dict[str, Any]]) -> Callable:
-        ACTIONS[name] = Action(name, result_key, permission, handler, status_key)
-        return handler
-
-    return register
 
 
 @openapi.route("/", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])
@@ -172,12 +147,3 @@ def _envelope(
         status_code=200,
         headers={"Content-Type": _JSON, "x-acs-request-id": request_id},
     )
-
-
-# Product modules register their actions on import (at the end: they import ``action`` from here).
-from chalicelib.api import (  # noqa: E402, F401
-    openapi_h5,
-    openapi_hotpatch,
-    openapi_upgrade,
-    openapi_whitelists,
-)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.api import openapi_params as p
-from chalicelib.api.openapi import action
+from chalicelib.api.openapi_actions import action
 from chalicelib.api.openapi_rules import rule_json_list, rules_to_wire
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import ValidationError

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api import openapi_params as p
-from chalicelib.api.openapi import action
+from chalicelib.api.openapi_actions import action
 from chalicelib.api.openapi_rules import RULE_ELEMENTS, rule_json_list, rules_to_wire
 from chalicelib.api.openapi_whitelists import task_whitelists
 from chalicelib.domain.access import Permission

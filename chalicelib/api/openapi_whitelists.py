@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api import openapi_params as p
-from chalicelib.api.openapi import action
+from chalicelib.api.openapi_actions import action
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.tenancy import TenantId

@@ -34,10 +34,10 @@ def list_packages(request: ApiRequest) -> dict[str, Any]:
 
 @endpoint(upgrade, PACKAGES, methods=["POST"], body=CreateUpgradePackageBody, status=201)
 def create_package(request: ApiRequest) -> dict[str, Any]:
-    from chalicelib.services import upgrade_packages
+    from chalicelib.services import package_files
 
     b = request.body
-    return upgrade_packages.create(
+    return package_files.create(
         request.caller,
         request.tenant,
         platform=b.platform,

@@ -36,6 +36,8 @@ from chalicelib.domain.targeting import Platform, Target, parse_target
 from chalicelib.domain.upgrade import ReleaseType, TaskState, check_text
 from chalicelib.domain.versions import Version, VersionRange
 
+PRODUCT = "hotpatch"  # the delivery product name: manifests, publishing, rollouts
+
 MAX_LIVE_RELEASES = 10  # per patch, as for upgrade packages
 MAX_SIGNATURE_BYTES = 2048  # a 16384-bit RSA signature
 MAX_REASON = 500  # characters of a device's failure reason

@@ -84,13 +84,6 @@ def reach(call: Call, tenant: TenantId, release_ref: str) -> dict[str, Any]:
     return funnel(release, metrics.counts(tenant, release))
 
 
-def funnel_of(tenant: TenantId, release: Release) -> dict[str, int]:
-    """Devices per stage of ``release`` (what guardrails read)."""
-    from chalicelib.store import metrics
-
-    return funnel(release, metrics.counts(tenant, release)).get("funnel", {})
-
-
 def _tenant(body: dict[str, Any]) -> TenantId:
     for name in ("appId", "workspaceId"):
         if not isinstance(body.get(name), str) or not body.get(name):

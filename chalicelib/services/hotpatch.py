@@ -16,6 +16,7 @@ from typing import IO, Any
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import Conflict, MdsError, MissingParameter, ValidationError
 from chalicelib.domain.hotpatch import (
+    PRODUCT,
     Patch,
     PatchFile,
     PatchRelease,
@@ -30,7 +31,6 @@ from chalicelib.services import audit, publishing, uploads
 from chalicelib.services.context import Call
 
 PURPOSE = "hotpatch"
-PRODUCT = "hotpatch"
 MAX_ZIP_MEMBERS = 10_000
 MAX_ZIP_EXPANDED = 512 * 1024 * 1024
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.domain.access import Permission
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.hotpatch import PatchRelease, ReleaseInput, in_priority_order, new_release
+from chalicelib.domain.hotpatch import PRODUCT, PatchRelease, ReleaseInput, in_priority_order, new_release
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import ReleaseType
@@ -47,7 +47,6 @@ def view(release: PatchRelease, *, counts: tuple[int, int] = (0, 0)) -> dict[str
 
 def create(call: Call, tenant: TenantId, patch_id: str, data: ReleaseInput) -> dict[str, Any]:
     """Raises ValidationError naming the field, Conflict (patch not ready, rolled back, 10 live), NotFound."""
-    from chalicelib.services.hotpatch import PRODUCT
     from chalicelib.store import hotpatch as store
     from chalicelib.store import sequences
     from chalicelib.store.unit_of_work import UnitOfWork
@@ -99,7 +98,6 @@ def change_status(
     call: Call, tenant: TenantId, release_id: str, *, action: str, expected_revision: int | None = None
 ) -> dict[str, Any]:
     """``pause``, ``resume`` (alias ``continue``) or ``end``. Raises Conflict for an illegal move."""
-    from chalicelib.services.hotpatch import PRODUCT
     from chalicelib.store import hotpatch as store
 
     before, after, _ = release_status.change(
@@ -126,7 +124,6 @@ def guard(tenant: TenantId, release_id: str) -> bool:
     """Pause ``release_id`` if its guardrail has tripped (called after each counted report).
     True if this call paused it. Idempotent: a release already paused or ended is left alone."""
     from chalicelib.services.context import SYSTEM
-    from chalicelib.services.hotpatch import PRODUCT
     from chalicelib.store import hotpatch as store
     from chalicelib.store.unit_of_work import UnitOfWork, retry_on_conflict
 

@@ -17,7 +17,7 @@ from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import Distribution, StoredFile, UpgradePackage, file_warnings
-from chalicelib.services import audit, publishing, uploads
+from chalicelib.services import audit, publishing, upgrade_packages, uploads
 from chalicelib.services.context import Call
 from chalicelib.services.upgrade_packages import file_view, tasks_of
 
@@ -27,6 +27,54 @@ PURPOSES = {
     ("package", Distribution.ENTERPRISE): "ios-package",
     ("icon", Distribution.ENTERPRISE): "upgrade-icon",
 }
+
+
+def create(
+    call: Call,
+    tenant: TenantId,
+    *,
+    platform: str,
+    version: str,
+    distribution: str | None = None,
+    description: str | None = None,
+    verification_code: str | None = None,
+    store_url: str | None = None,
+    valid_days: int | None = None,
+    tester_limit: int | None = None,
+    bundle_id: str | None = None,
+    filename: str | None = None,
+) -> dict[str, Any]:
+    """Add a package. File packages also get an upload (``upload.post``) to send their file with.
+
+    Raises:
+        ValidationError: naming the field; Conflict: the version exists for this platform.
+    """
+    package = upgrade_packages.prepare(
+        call,
+        tenant,
+        platform=platform,
+        version=version,
+        distribution=distribution,
+        description=description,
+        verification_code=verification_code,
+        store_url=store_url,
+        valid_days=valid_days,
+        tester_limit=tester_limit,
+        bundle_id=bundle_id,
+    )
+    if package.distribution.has_file:
+        if not filename:
+            raise MissingParameter("filename")
+        from chalicelib.domain.uploads import PURPOSES as UPLOAD_PURPOSES
+        from chalicelib.domain.uploads import validate_filename
+
+        validate_filename(UPLOAD_PURPOSES[PURPOSES[("package", package.distribution)]], filename)
+    elif filename:
+        raise ValidationError("filename", "App Store and TestFlight packages have no file")
+    result = upgrade_packages.add(call, tenant, package)
+    if filename:
+        result["upload"] = request_file(call, tenant, package.id, kind="package", filename=filename)
+    return result
 
 
 def request_file(
@@ -315,7 +363,6 @@ def create_with_files(
     from chalicelib.domain.uploads import PURPOSES as UPLOAD_PURPOSES
     from chalicelib.domain.uploads import validate_filename
     from chalicelib.packaging.app_files import inspect_symbols
-    from chalicelib.services import upgrade_packages
     from chalicelib.store import upgrade_files
 
     package = upgrade_packages.prepare(call, tenant, **spec)

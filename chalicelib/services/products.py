@@ -27,7 +27,7 @@ _MODULES = {
 @dataclass(frozen=True)
 class Product:
     name: str
-    # (tenant, platform, *, now) -> candidates in priority order, rollout plans applied (services.rollouts)
+    # (tenant, platform, *, now) -> candidates in priority order, rollout plans applied
     candidates: Callable[..., list[Candidate]]
     claim: Callable[..., bool]  # (tenant, candidate, device, *, now) -> granted
     answer: Callable[[Mapping[str, Candidate], Device], dict[str, Any]]  # {subject: chosen} -> answer
@@ -52,11 +52,21 @@ def get(name: str) -> Product:
     module = importlib.import_module(module_name)
 
     def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candidate]:
-        from chalicelib.services import rollouts
-
-        return rollouts.narrowed(tenant, module.candidates(tenant, platform, now=now))
+        return _narrowed(tenant, module.candidates(tenant, platform, now=now))
 
     return Product(name, candidates, module.claim, answers.ANSWERS[name])
+
+
+def _narrowed(tenant: TenantId, candidates: list[Candidate]) -> list[Candidate]:
+    """``candidates`` with every rollout plan's current step applied (the one place plans reach
+    devices; the plans themselves are ``services.rollouts``)."""
+    from chalicelib.domain.rollouts import narrow
+    from chalicelib.store import rollouts as plans
+
+    if not candidates:
+        return candidates
+    found = plans.for_tenant(tenant)
+    return narrow(candidates, found) if found else candidates
 
 
 PLATFORMS = (Platform.ANDROID, Platform.IOS)

@@ -4,7 +4,7 @@ device events stop it (``domain.rollouts``; docs/events.md "Rollouts").
 - ``set_plan`` / ``get_plan`` / ``remove_plan``: the console and API (release managers).
 - ``resume``: go on with a paused plan (and its release); ``rollback``: end the release, so devices go
   back to what they had before it, and mark the plan rolled back.
-- ``narrowed``: what the publisher applies to each product's candidates (``services.products``).
+- ``services.products`` applies each plan's current step to its product's candidates.
 - ``advance``: the scheduler, every minute: steps whose bake time has passed move on.
 - ``guard``: after device events are counted, a tripped guardrail pauses the release (through the
   product's own status change, so it is audited and republished like a manual pause) and the plan.
@@ -19,11 +19,10 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.access import Permission, Principal, PrincipalKind, Role
-from chalicelib.domain.delivery import Candidate
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.events import Release
 from chalicelib.domain.release_tasks import TaskState
-from chalicelib.domain.rollouts import PlanState, RolloutPlan, narrow, parse_plan
+from chalicelib.domain.rollouts import PlanState, RolloutPlan, parse_plan
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.logs import log
 from chalicelib.services import audit
@@ -145,16 +144,6 @@ def _plan(tenant: TenantId, release: Release) -> RolloutPlan:
     return found[0]
 
 
-def narrowed(tenant: TenantId, candidates: list[Candidate]) -> list[Candidate]:
-    """``candidates`` with every plan's current step applied (the one place plans reach devices)."""
-    from chalicelib.store import rollouts as store
-
-    if not candidates:
-        return candidates
-    plans = store.for_tenant(tenant)
-    return narrow(candidates, plans) if plans else candidates
-
-
 def advance(*, now: int | None = None) -> int:
     """Move every running plan whose step has baked to its next step. Returns how many moved."""
     from chalicelib.store import rollouts as store
@@ -170,13 +159,14 @@ def advance(*, now: int | None = None) -> int:
 
 def guard(tenant: TenantId, release: Release) -> bool:
     """Pause the release and its plan if the plan's guardrail has tripped. True if this call paused it."""
-    from chalicelib.services import device_events
+    from chalicelib.domain.events import reach
+    from chalicelib.store import metrics
     from chalicelib.store import rollouts as store
 
     found = store.get(tenant, release)
     if found is None or found[0].guardrail is None or found[0].state is not PlanState.RUNNING:
         return False
-    funnel = device_events.funnel_of(tenant, release)
+    funnel = reach(release, metrics.counts(tenant, release)).get("funnel", {})
     why = found[0].guardrail.tripped(funnel)
     if why is None:
         return False

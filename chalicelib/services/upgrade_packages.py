@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any, overload
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError, VersionConflict
+from chalicelib.domain.errors import Conflict, ValidationError, VersionConflict
 from chalicelib.domain.release_tasks import iso_time
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
@@ -103,59 +103,7 @@ def tasks_of(tenant: TenantId, package_id: str) -> list[UpgradeTask]:
     return [t for t in upgrade_tasks.list_for_tenant(tenant) if t.package_id == package_id]
 
 
-# --- use cases -------------------------------------------------------------------------------------------
-
-
-def create(
-    call: Call,
-    tenant: TenantId,
-    *,
-    platform: str,
-    version: str,
-    distribution: str | None = None,
-    description: str | None = None,
-    verification_code: str | None = None,
-    store_url: str | None = None,
-    valid_days: int | None = None,
-    tester_limit: int | None = None,
-    bundle_id: str | None = None,
-    filename: str | None = None,
-) -> dict[str, Any]:
-    """Add a package. File packages also get an upload (``upload.post``) to send their file with.
-
-    Raises:
-        ValidationError: naming the field; Conflict: the version exists for this platform.
-    """
-    package = prepare(
-        call,
-        tenant,
-        platform=platform,
-        version=version,
-        distribution=distribution,
-        description=description,
-        verification_code=verification_code,
-        store_url=store_url,
-        valid_days=valid_days,
-        tester_limit=tester_limit,
-        bundle_id=bundle_id,
-    )
-    if package.distribution.has_file:
-        if not filename:
-            raise MissingParameter("filename")
-        from chalicelib.domain.uploads import PURPOSES, validate_filename
-        from chalicelib.services import package_files
-
-        validate_filename(PURPOSES[package_files.PURPOSES[("package", package.distribution)]], filename)
-    elif filename:
-        raise ValidationError("filename", "App Store and TestFlight packages have no file")
-    result = add(call, tenant, package)
-    if filename:
-        from chalicelib.services import package_files
-
-        result["upload"] = package_files.request_file(
-            call, tenant, package.id, kind="package", filename=filename
-        )
-    return result
+# --- use cases (adding a package with its file upload is services/package_files.create) ---------------
 
 
 def prepare(
