@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from js_sdk import NOW, ROUNDS, SECONDS, devices, python_rate, segment  # noqa: E402
+from js_sdk import NOW, ROUNDS, SECONDS, devices, python_rate, segment
 
-from chalicelib.domain.delivery import decide_each  # noqa: E402
-from chalicelib.domain.targeting import Device  # noqa: E402
+from chalicelib.domain.delivery import decide_each
+from chalicelib.domain.targeting import Device
 
 ANDROID = Path(__file__).resolve().parents[1] / "clients" / "android"
 JAR = ANDROID / "build" / "mds-client-android.jar"

@@ -38,7 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stack import Stack, percentile, running_stack  # noqa: E402
+from bench.stack import Stack, percentile, running_stack
 
 FUNNEL = ("check.answered", "prompt.shown", "download.started", "download.finished", "install.finished")
 CLIENTS = 4
@@ -48,7 +48,7 @@ WAIT_SECONDS = 600  # how long a broken pipeline takes to fail the bench
 class _Stub(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         body = b'{"accepted": 5}'
         self.send_response(202)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from moto_env import moto_stack  # noqa: E402
+from moto_env import moto_stack
 
 
 def main() -> int:
@@ -36,7 +36,7 @@ def main() -> int:
     return 0
 
 
-def run(args, tmp: Path, resources) -> None:  # noqa: ANN001, PLR0915
+def run(args, tmp: Path, resources) -> None:
     import hashlib
 
     import boto3

@@ -25,7 +25,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stack import percentile, running_stack  # noqa: E402
+from bench.stack import percentile, running_stack
 
 
 def main() -> int:
@@ -36,7 +36,7 @@ def main() -> int:
         return run(args, stack.data_dir, stack.api_url, stack.cdn_url)
 
 
-def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:  # noqa: ANN001
+def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:
     from chalicelib.domain.delivery import Candidate, decide
     from chalicelib.domain.targeting import Device
     from chalicelib.manifests.reader import open_envelope, read_segment, segment_path_for

@@ -60,7 +60,7 @@ def main() -> int:
         return run(args, tmp)
 
 
-def run(args, tmp: Path) -> int:  # noqa: ANN001
+def run(args, tmp: Path) -> int:
     from chalice.test import Client
 
     from app import app

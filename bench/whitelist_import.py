@@ -41,7 +41,7 @@ def through_the_api(path: Path, tmp: Path) -> tuple[float, dict]:
         ws = f"/api/apps/{creds['appId']}/workspaces/{creds['workspaceId']}"
         with Client(app) as client:
 
-            def call(method, url, body=None, token=None):  # noqa: ANN001, ANN202
+            def call(method, url, body=None, token=None):
                 headers = {"content-type": "application/json"}
                 if token:
                     headers["authorization"] = f"Bearer {token}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 
-def _make(text: str):  # noqa: ANN202 - segno's QRCode
+def _make(text: str):
     import segno
 
     return segno.make(text, error="m", micro=False)

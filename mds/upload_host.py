@@ -136,7 +136,7 @@ class UploadHandler(BaseHTTPRequestHandler):
     server_version = "mds-upload-host"
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         from chalicelib.domain.errors import MdsError
 
         length = self.headers.get("Content-Length")
@@ -170,7 +170,7 @@ class UploadHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

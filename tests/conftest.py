@@ -81,7 +81,7 @@ def _atomic_dynamodb(monkeypatch) -> None:
 
     lock, call_action = threading.Lock(), DynamoHandler.call_action
 
-    def atomic(self):  # noqa: ANN001, ANN202
+    def atomic(self):
         with lock:
             return call_action(self)
 

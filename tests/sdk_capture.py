@@ -107,7 +107,7 @@ def _make_handler(capture: Capture, respond: Callable[[CapturedRequest], Respons
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - silence stderr
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def _read_body(self) -> bytes:

@@ -126,7 +126,7 @@ def create_access_key(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(console, WORKSPACE + "/access-keys/{accessKeyId}/revoke", methods=["POST"])
-def revoke_access_key(request: ApiRequest, accessKeyId: str) -> dict[str, Any]:  # noqa: N803 - URI name
+def revoke_access_key(request: ApiRequest, accessKeyId: str) -> dict[str, Any]:
     from chalicelib.services import access_keys
 
     return access_keys.revoke_key(request.caller, request.tenant, accessKeyId)
@@ -169,7 +169,7 @@ def create_upload(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(console, WORKSPACE + "/uploads/{uploadId}", methods=["GET"])
-def get_upload(request: ApiRequest, uploadId: str) -> dict[str, Any]:  # noqa: N803 - URI name
+def get_upload(request: ApiRequest, uploadId: str) -> dict[str, Any]:
     from chalicelib.services import uploads
 
     return uploads.get_upload(request.caller, request.tenant, uploadId)

@@ -43,7 +43,7 @@ def _form(status: int, message: str) -> Response:
 
 
 @endpoint(downloads, LINK, methods=["GET"], public=True)
-def open_link(request: ApiRequest, packageId: str) -> Any:  # noqa: N803 - URI name
+def open_link(request: ApiRequest, packageId: str) -> Any:
     from chalicelib.services import downloads as service
 
     try:
@@ -62,7 +62,7 @@ def open_link(request: ApiRequest, packageId: str) -> Any:  # noqa: N803 - URI n
 
 
 @endpoint(downloads, LINK + "/{asset}", methods=["GET"], public=True)
-def open_asset(request: ApiRequest, packageId: str, asset: str) -> Any:  # noqa: N803
+def open_asset(request: ApiRequest, packageId: str, asset: str) -> Any:
     from chalicelib.services import downloads as service
 
     target = service.open_asset(request.tenant, packageId, asset, token=request.query.get("t"))

@@ -131,14 +131,14 @@ def create_app(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(h5, BASE + "/apps/{h5Id}", methods=["GET"])
-def get_app(request: ApiRequest, h5Id: str) -> dict[str, Any]:  # noqa: N803 - URI name
+def get_app(request: ApiRequest, h5Id: str) -> dict[str, Any]:
     from chalicelib.services import h5_apps
 
     return h5_apps.get_app(request.caller, request.tenant, h5Id)
 
 
 @endpoint(h5, BASE + "/apps/{h5Id}", methods=["DELETE"])
-def delete_app(request: ApiRequest, h5Id: str) -> None:  # noqa: N803
+def delete_app(request: ApiRequest, h5Id: str) -> None:
     from chalicelib.services import h5_apps
 
     h5_apps.delete_app(request.caller, request.tenant, h5Id)
@@ -148,7 +148,7 @@ def delete_app(request: ApiRequest, h5Id: str) -> None:  # noqa: N803
 
 
 @endpoint(h5, BASE + "/apps/{h5Id}/resources", methods=["GET"])
-def list_resources(request: ApiRequest, h5Id: str) -> dict[str, Any]:  # noqa: N803
+def list_resources(request: ApiRequest, h5Id: str) -> dict[str, Any]:
     from chalicelib.services import h5_resources
 
     return h5_resources.list_resources(
@@ -161,7 +161,7 @@ def list_resources(request: ApiRequest, h5Id: str) -> dict[str, Any]:  # noqa: N
 
 
 @endpoint(h5, BASE + "/apps/{h5Id}/resources", methods=["POST"], body=_Fields, status=201)
-def create_resource(request: ApiRequest, h5Id: str) -> dict[str, Any]:  # noqa: N803
+def create_resource(request: ApiRequest, h5Id: str) -> dict[str, Any]:
     """The resource's fields plus ``filename`` (.zip); answers with ``upload.post`` to send the zip with."""
     from chalicelib.services import h5_resources
 
@@ -175,14 +175,14 @@ def create_resource(request: ApiRequest, h5Id: str) -> dict[str, Any]:  # noqa: 
 
 
 @endpoint(h5, BASE + "/resources/{resourceId}", methods=["GET"])
-def get_resource(request: ApiRequest, resourceId: str) -> dict[str, Any]:  # noqa: N803
+def get_resource(request: ApiRequest, resourceId: str) -> dict[str, Any]:
     from chalicelib.services import h5_resources
 
     return h5_resources.get_resource(request.caller, request.tenant, resourceId)
 
 
 @endpoint(h5, BASE + "/resources/{resourceId}/export", methods=["GET"])
-def export_resource(request: ApiRequest, resourceId: str) -> dict[str, Any]:  # noqa: N803
+def export_resource(request: ApiRequest, resourceId: str) -> dict[str, Any]:
     from chalicelib.services import h5_resources
 
     return h5_resources.export(request.caller, request.tenant, resourceId)
@@ -192,28 +192,28 @@ def export_resource(request: ApiRequest, resourceId: str) -> dict[str, Any]:  # 
 
 
 @endpoint(h5, BASE + "/resources/{resourceId}/tasks", methods=["GET"])
-def list_tasks(request: ApiRequest, resourceId: str) -> dict[str, Any]:  # noqa: N803
+def list_tasks(request: ApiRequest, resourceId: str) -> dict[str, Any]:
     from chalicelib.services import h5_tasks
 
     return {"tasks": h5_tasks.list_tasks(request.caller, request.tenant, resource_id=resourceId)}
 
 
 @endpoint(h5, BASE + "/resources/{resourceId}/tasks", methods=["POST"], body=_Fields, status=201)
-def create_task(request: ApiRequest, resourceId: str) -> dict[str, Any]:  # noqa: N803
+def create_task(request: ApiRequest, resourceId: str) -> dict[str, Any]:
     from chalicelib.services import h5_tasks
 
     return h5_tasks.create_task(request.caller, request.tenant, resourceId, request.body.data())
 
 
 @endpoint(h5, BASE + "/tasks/{taskId}", methods=["GET"])
-def get_task(request: ApiRequest, taskId: str) -> dict[str, Any]:  # noqa: N803
+def get_task(request: ApiRequest, taskId: str) -> dict[str, Any]:
     from chalicelib.services import h5_tasks
 
     return h5_tasks.get_task(request.caller, request.tenant, taskId)
 
 
 @endpoint(h5, BASE + "/tasks/{taskId}/status", methods=["POST"], body=_Fields)
-def change_task_status(request: ApiRequest, taskId: str) -> dict[str, Any]:  # noqa: N803
+def change_task_status(request: ApiRequest, taskId: str) -> dict[str, Any]:
     from chalicelib.services import h5_tasks
 
     data = request.body.data()

@@ -85,21 +85,21 @@ def create_patch(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(hotpatch, PATCH, methods=["GET"])
-def get_patch(request: ApiRequest, patchId: str) -> dict[str, Any]:  # noqa: N803 - URI name
+def get_patch(request: ApiRequest, patchId: str) -> dict[str, Any]:
     from chalicelib.services import hotpatch as service
 
     return service.get(request.caller, request.tenant, patchId)
 
 
 @endpoint(hotpatch, PATCH + "/rollback", methods=["POST"])
-def rollback(request: ApiRequest, patchId: str) -> dict[str, Any]:  # noqa: N803
+def rollback(request: ApiRequest, patchId: str) -> dict[str, Any]:
     from chalicelib.services import hotpatch as service
 
     return service.rollback(request.caller, request.tenant, patchId)
 
 
 @endpoint(hotpatch, PATCH + "/releases", methods=["POST"], body=CreateReleaseBody, status=201)
-def create_release(request: ApiRequest, patchId: str) -> dict[str, Any]:  # noqa: N803
+def create_release(request: ApiRequest, patchId: str) -> dict[str, Any]:
     from chalicelib.domain.hotpatch import ReleaseInput
     from chalicelib.services import hotpatch_releases
 
@@ -127,14 +127,14 @@ def list_releases(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(hotpatch, RELEASES + "/{releaseId}", methods=["GET"])
-def get_release(request: ApiRequest, releaseId: str) -> dict[str, Any]:  # noqa: N803
+def get_release(request: ApiRequest, releaseId: str) -> dict[str, Any]:
     from chalicelib.services import hotpatch_releases
 
     return hotpatch_releases.get(request.caller, request.tenant, releaseId)
 
 
 @endpoint(hotpatch, RELEASES + "/{releaseId}/status", methods=["POST"], body=TaskStatusBody)
-def change_release_status(request: ApiRequest, releaseId: str) -> dict[str, Any]:  # noqa: N803
+def change_release_status(request: ApiRequest, releaseId: str) -> dict[str, Any]:
     from chalicelib.services import hotpatch_releases
 
     b = request.body

@@ -41,14 +41,14 @@ def create_whitelist(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(targeting, WHITELIST, methods=["GET"])
-def get_whitelist(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+def get_whitelist(request: ApiRequest, whitelistId: str) -> dict[str, Any]:
     from chalicelib.services import whitelists
 
     return whitelists.get(request.caller, request.tenant, whitelistId)
 
 
 @endpoint(targeting, WHITELIST, methods=["PATCH"], body=UpdateWhitelistBody)
-def update_whitelist(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+def update_whitelist(request: ApiRequest, whitelistId: str) -> dict[str, Any]:
     from chalicelib.services import whitelists
 
     b = request.body
@@ -63,14 +63,14 @@ def update_whitelist(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  
 
 
 @endpoint(targeting, WHITELIST, methods=["DELETE"])
-def delete_whitelist(request: ApiRequest, whitelistId: str) -> None:  # noqa: N803
+def delete_whitelist(request: ApiRequest, whitelistId: str) -> None:
     from chalicelib.services import whitelists
 
     whitelists.delete(request.caller, request.tenant, whitelistId)
 
 
 @endpoint(targeting, WHITELIST + "/members", methods=["GET"])
-def list_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+def list_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:
     from chalicelib.services import whitelists
 
     q = request.query
@@ -85,21 +85,21 @@ def list_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # no
 
 
 @endpoint(targeting, WHITELIST + "/members", methods=["POST"], body=MembersBody)
-def add_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+def add_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:
     from chalicelib.services import whitelists
 
     return whitelists.add_members(request.caller, request.tenant, whitelistId, request.body.ids)
 
 
 @endpoint(targeting, WHITELIST + "/members/remove", methods=["POST"], body=MembersBody)
-def remove_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+def remove_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:
     from chalicelib.services import whitelists
 
     return whitelists.remove_members(request.caller, request.tenant, whitelistId, request.body.ids)
 
 
 @endpoint(targeting, WHITELIST + "/members/{userId}", methods=["GET"])
-def check_member(request: ApiRequest, whitelistId: str, userId: str) -> dict[str, Any]:  # noqa: N803
+def check_member(request: ApiRequest, whitelistId: str, userId: str) -> dict[str, Any]:
     from urllib.parse import unquote
 
     from chalicelib.services import whitelists
@@ -108,7 +108,7 @@ def check_member(request: ApiRequest, whitelistId: str, userId: str) -> dict[str
 
 
 @endpoint(targeting, WHITELIST + "/imports", methods=["POST"], body=ImportBody, status=201)
-def import_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:  # noqa: N803
+def import_members(request: ApiRequest, whitelistId: str) -> dict[str, Any]:
     from chalicelib.services import whitelists
 
     return whitelists.request_import(
@@ -145,14 +145,14 @@ def create_release_rule(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(targeting, RULE, methods=["GET"])
-def get_release_rule(request: ApiRequest, ruleId: str) -> dict[str, Any]:  # noqa: N803
+def get_release_rule(request: ApiRequest, ruleId: str) -> dict[str, Any]:
     from chalicelib.services import release_rules
 
     return release_rules.get(request.caller, request.tenant, ruleId)
 
 
 @endpoint(targeting, RULE, methods=["PUT"], body=UpdateReleaseRuleBody)
-def update_release_rule(request: ApiRequest, ruleId: str) -> dict[str, Any]:  # noqa: N803
+def update_release_rule(request: ApiRequest, ruleId: str) -> dict[str, Any]:
     from chalicelib.services import release_rules
 
     b = request.body
@@ -163,7 +163,7 @@ def update_release_rule(request: ApiRequest, ruleId: str) -> dict[str, Any]:  # 
 
 
 @endpoint(targeting, RULE, methods=["DELETE"])
-def delete_release_rule(request: ApiRequest, ruleId: str) -> None:  # noqa: N803
+def delete_release_rule(request: ApiRequest, ruleId: str) -> None:
     from chalicelib.services import release_rules
 
     release_rules.delete(request.caller, request.tenant, [ruleId])

@@ -54,14 +54,14 @@ def create_package(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(upgrade, PACKAGE, methods=["GET"])
-def get_package(request: ApiRequest, packageId: str) -> dict[str, Any]:  # noqa: N803 - URI name
+def get_package(request: ApiRequest, packageId: str) -> dict[str, Any]:
     from chalicelib.services import upgrade_packages
 
     return upgrade_packages.get(request.caller, request.tenant, packageId)
 
 
 @endpoint(upgrade, PACKAGE, methods=["PATCH"], body=UpdateUpgradePackageBody)
-def update_package(request: ApiRequest, packageId: str) -> dict[str, Any]:  # noqa: N803
+def update_package(request: ApiRequest, packageId: str) -> dict[str, Any]:
     from chalicelib.services import upgrade_packages
 
     b = request.body
@@ -72,14 +72,14 @@ def update_package(request: ApiRequest, packageId: str) -> dict[str, Any]:  # no
 
 
 @endpoint(upgrade, PACKAGE, methods=["DELETE"])
-def delete_package(request: ApiRequest, packageId: str) -> None:  # noqa: N803
+def delete_package(request: ApiRequest, packageId: str) -> None:
     from chalicelib.services import upgrade_packages
 
     upgrade_packages.delete(request.caller, request.tenant, packageId)
 
 
 @endpoint(upgrade, PACKAGE + "/uploads", methods=["POST"], body=PackageUploadBody, status=201)
-def upload_file(request: ApiRequest, packageId: str) -> dict[str, Any]:  # noqa: N803
+def upload_file(request: ApiRequest, packageId: str) -> dict[str, Any]:
     from chalicelib.services import package_files
 
     b = request.body
@@ -89,14 +89,14 @@ def upload_file(request: ApiRequest, packageId: str) -> dict[str, Any]:  # noqa:
 
 
 @endpoint(upgrade, PACKAGE + "/qrcode", methods=["GET"])
-def qr_code(request: ApiRequest, packageId: str) -> dict[str, Any]:  # noqa: N803
+def qr_code(request: ApiRequest, packageId: str) -> dict[str, Any]:
     from chalicelib.services import upgrade_packages
 
     return upgrade_packages.qr_code(request.caller, request.tenant, packageId)
 
 
 @endpoint(upgrade, PACKAGE + "/tasks", methods=["POST"], body=CreateUpgradeTaskBody, status=201)
-def create_task(request: ApiRequest, packageId: str) -> dict[str, Any]:  # noqa: N803
+def create_task(request: ApiRequest, packageId: str) -> dict[str, Any]:
     from chalicelib.domain.upgrade import TaskInput
     from chalicelib.services import upgrade_tasks
 
@@ -134,7 +134,7 @@ def list_tasks(request: ApiRequest) -> dict[str, Any]:
 
 
 @endpoint(upgrade, TASKS + "/{taskId}", methods=["GET"])
-def get_task(request: ApiRequest, taskId: str) -> dict[str, Any]:  # noqa: N803
+def get_task(request: ApiRequest, taskId: str) -> dict[str, Any]:
     from chalicelib.services import upgrade_tasks
 
     return upgrade_tasks.get(request.caller, request.tenant, taskId)
@@ -147,7 +147,7 @@ _TASK_FIELDS = {  # wire body field -> TaskInput field
 
 
 @endpoint(upgrade, TASKS + "/{taskId}", methods=["PATCH"], body=UpdateUpgradeTaskBody)
-def modify_task(request: ApiRequest, taskId: str) -> dict[str, Any]:  # noqa: N803
+def modify_task(request: ApiRequest, taskId: str) -> dict[str, Any]:
     from chalicelib.services import upgrade_tasks
 
     b = request.body
@@ -161,7 +161,7 @@ def modify_task(request: ApiRequest, taskId: str) -> dict[str, Any]:  # noqa: N8
 
 
 @endpoint(upgrade, TASKS + "/{taskId}/status", methods=["POST"], body=TaskStatusBody)
-def change_task_status(request: ApiRequest, taskId: str) -> dict[str, Any]:  # noqa: N803
+def change_task_status(request: ApiRequest, taskId: str) -> dict[str, Any]:
     from chalicelib.services import upgrade_tasks
 
     b = request.body

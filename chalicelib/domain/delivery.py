@@ -52,7 +52,7 @@ class Candidate:
         )
 
 
-class NeedsServer(Exception):  # noqa: N818 - a signal, not a failure
+class NeedsServer(Exception):
     """The first matching candidate needs a server-side claim: ask the dynamic API."""
 
     def __init__(self, candidate: Candidate) -> None:

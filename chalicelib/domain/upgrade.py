@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError
-from chalicelib.domain.release_tasks import (  # noqa: F401 - re-exported: shared by every product
+from chalicelib.domain.release_tasks import (
     KIND_RANK,
     Lifecycle,
     ReleaseType,

@@ -240,7 +240,7 @@ def inspect(
     resource_type: str,
     tenant_app_id: str,
     workspace_id: str,
-    limits: Limits = Limits(),  # noqa: B008 - frozen dataclass, safe as a default
+    limits: Limits = Limits(),
 ) -> ZipReport:
     """Check an H5 package zip and list what to package.
 

@@ -62,7 +62,7 @@ def load_private_key(pem: bytes | str, *, field: str = "file") -> RSAPrivateKey:
         raise ValidationError(field, "is an encrypted private key; upload it without a passphrase") from None
     except (ValueError, UnicodeError) as exc:
         raise ValidationError(field, f"is not a readable PEM private key ({_short(exc)})") from None
-    except Exception as exc:  # cryptography raises UnsupportedAlgorithm for odd key types
+    except Exception as exc:  # noqa: BLE001 - cryptography raises UnsupportedAlgorithm (and more) for odd keys
         raise ValidationError(field, f"is not a supported private key ({_short(exc)})") from None
     if not isinstance(key, RSAPrivateKey):
         raise ValidationError(field, f"is {_kind(key)} private key; an RSA key is required")
@@ -86,7 +86,7 @@ def load_public_key(pem: bytes | str, *, field: str = "file") -> RSAPublicKey:
         key = load_pem_public_key(data)
     except (ValueError, UnicodeError) as exc:
         raise ValidationError(field, f"is not a readable PEM public key ({_short(exc)})") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - as for private keys: any refusal is the upload's fault
         raise ValidationError(field, f"is not a supported public key ({_short(exc)})") from None
     if not isinstance(key, RSAPublicKey):
         raise ValidationError(field, f"is {_kind(key)} public key; an RSA key is required")

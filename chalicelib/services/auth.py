@@ -129,7 +129,7 @@ def _secret_context(access_key_id: str, tenant_key: str) -> str:
     return f"{tenant_key}/{access_key_id}"
 
 
-def _audit_refused(key, request_id: str, source_ip: str | None, now: datetime, why: str) -> None:  # noqa: ANN001
+def _audit_refused(key, request_id: str, source_ip: str | None, now: datetime, why: str) -> None:
     from chalicelib.services import audit
     from chalicelib.store import audit_log
 

@@ -52,7 +52,7 @@ def _dispatch(tenant: TenantId, product: str, platforms: tuple[Platform, ...], *
             for platform in platforms:
                 publish(tenant, product, platform, force=force)
             return
-        except Exception as exc:  # committed already: the worker retries, the caller is not told
+        except Exception as exc:  # noqa: BLE001 - committed already: the worker retries, the caller is not told
             log(logging.WARNING, "publish failed; queued for the worker", tenant=tenant.key,
                 product=product, error=repr(exc))  # fmt: skip
     _enqueue(tenant, product, platforms, force=force)
@@ -66,7 +66,7 @@ def _enqueue(tenant: TenantId, product: str, platforms: tuple[Platform, ...], *,
             "platforms": [p.value for p in platforms], "force": force}  # fmt: skip
     try:
         queues.send(settings().publish_queue, json.dumps(body, separators=(",", ":")))
-    except Exception as exc:  # the state stays marked changed: the reconciler publishes within a minute
+    except Exception as exc:  # noqa: BLE001 - still marked changed: the reconciler publishes within a minute
         log(logging.ERROR, "publish not queued; left to the reconciler", tenant=tenant.key,
             product=product, error=repr(exc))  # fmt: skip
 
@@ -174,7 +174,7 @@ def reconcile() -> int:
     return changed_count
 
 
-def status(call, tenant: TenantId, product: str, platform: str) -> dict:  # noqa: ANN001 - services.context.Call
+def status(call, tenant: TenantId, product: str, platform: str) -> dict:
     """What is published for (product, platform): sequence, time, and where devices read it."""
     from chalicelib.config import settings
     from chalicelib.domain.access import Permission

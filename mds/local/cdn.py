@@ -106,10 +106,10 @@ class _CdnHandler(BaseHTTPRequestHandler):
     bucket: str
     cache_control: str
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._guarded(with_body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._guarded(with_body=False)
 
     def _guarded(self, *, with_body: bool) -> None:
@@ -123,9 +123,9 @@ class _CdnHandler(BaseHTTPRequestHandler):
         self.close_connection = True  # its body, if any, is left unread
         self._reply(HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": "GET, HEAD", "Connection": "close"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: one line per fetch is noise
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _serve(self, *, with_body: bool) -> None:

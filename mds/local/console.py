@@ -78,11 +78,11 @@ class ConsoleRequestHandler(ChaliceRequestHandler):
             self.wfile.write(body)
         return True
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         if not self._console(head=False):
             self._generic_handle()
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         if not self._console(head=True):
             self._generic_handle()
 

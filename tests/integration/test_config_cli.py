@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 
-def test_config_from_the_command_line(mds, tmp_path):  # noqa: F811
+def test_config_from_the_command_line(mds, tmp_path):
     added = mds("config", "add", "feed_v2", "--type", "boolean", "--value", "false", "--platform", "android",
                 "--targeted", '{"value": true, "rules": [{"type": "city", "operation": 1, "values": ["Shanghai"]}]}').output  # fmt: skip
     assert (

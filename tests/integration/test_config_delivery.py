@@ -142,7 +142,7 @@ def test_listeners_fire_once_per_changed_key_and_the_interval_is_honoured(admin,
 
     from mds.device.config import ConfigClient
 
-    again = ConfigClient(config._client, device, clock=clock)  # noqa: SLF001 - an app restart: same storage
+    again = ConfigClient(config._client, device, clock=clock)
     assert again.get_config("a") == "changed" and again.interval == 60  # persisted values
     assert again.load_config() is None
 

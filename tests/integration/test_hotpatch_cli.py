@@ -9,7 +9,7 @@ from chalicelib.security import rsa_keys
 from tests.builders import add_patch, app_version
 
 
-def test_release_lifecycle_rollback_stats_and_keys_from_the_command_line(mds, admin, demo, aws, tmp_path):  # noqa: F811
+def test_release_lifecycle_rollback_stats_and_keys_from_the_command_line(mds, admin, demo, aws, tmp_path):
     app_version(admin, demo, "5.0")
     p1 = add_patch(admin, demo, aws, b"fix-1")["patchId"]
     p2 = add_patch(admin, demo, aws, b"fix-2")["patchId"]

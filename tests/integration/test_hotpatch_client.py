@@ -33,7 +33,7 @@ def _reports(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"counted": True, "paused": False})
 
 
-def _answer(patch_id: str | None, revoked: list[str], seq: int, *, key=KEY) -> dict:  # noqa: ANN001
+def _answer(patch_id: str | None, revoked: list[str], seq: int, *, key=KEY) -> dict:
     if patch_id is None:
         return {"patchId": None, "revoked": revoked, "rollbackSeq": seq}
     content = FILES[patch_id]

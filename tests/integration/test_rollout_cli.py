@@ -7,7 +7,7 @@ import json
 from tests.builders import add_android
 
 
-def test_a_plan_from_the_command_line(mds, admin, demo, aws):  # noqa: F811
+def test_a_plan_from_the_command_line(mds, admin, demo, aws):
     from tests.conftest import ws_path
 
     package = add_android(admin, demo, aws, "7.0")["packageId"]
