@@ -39,7 +39,7 @@ def main() -> int:
 def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:
     from chalicelib.domain.delivery import Candidate, decide
     from chalicelib.domain.targeting import Device
-    from chalicelib.manifests.reader import open_envelope, read_segment, segment_path_for
+    from chalicelib.manifests.reader import PublishedView, open_envelope
 
     creds = json.loads((data_dir / "bootstrap.json").read_text())
     api = httpx.Client(base_url=api_url, timeout=30)
@@ -66,17 +66,15 @@ def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:
     }
     index_path = f"/m/{creds['appId']}/{creds['workspaceId']}/upgrade/ios/index.json"
     device = Device("ios", user_id="bench-user", device_id="bench-device", client_version="4.0")
-    segments: dict[str, list[Candidate]] = {}
+    segments: dict[str, list[Candidate]] = {}  # content-addressed: kept across index versions
 
     def visible_answer() -> str | None:
         reply = cdn.get(index_path)
         if reply.status_code != 200:
             return None
         index = open_envelope(reply.content, keys, "index")
-        entry = segment_path_for(index, device)
-        if entry["path"] not in segments:
-            segments[entry["path"]] = read_segment(cdn.get("/" + entry["path"]).content, entry, keys)
-        chosen = decide(segments[entry["path"]], device, None, now=int(time.time()))
+        view = PublishedView(index, keys, lambda path: cdn.get("/" + path).content, segments)
+        chosen = decide(view.candidates_for(device), device, None, now=int(time.time()))
         return chosen.id if chosen else None
 
     expected = f"upgrade-task-{task_id}"

@@ -63,6 +63,29 @@ class NeedsServer(Exception):
 Claim = Callable[[Candidate], bool]
 
 
+@dataclass(frozen=True)
+class PlaceRequest:
+    """A time-window place to claim on the server: the task's ID (``candidate.id`` without its
+    product's prefix) for ``identity``, in a window that ends at ``end_time``."""
+
+    task_id: str
+    identity: str
+    end_time: int
+
+
+def place_request(candidate: Candidate, device: Device, *, now: int, prefix: str) -> PlaceRequest | bool:
+    """The one rule of a time-window claim, for every product with time windows: ``True`` for a static
+    candidate (nothing to claim), ``False`` when no place can be had (no user or device ID to count, or
+    the window has ended), else the place to claim."""
+    if not candidate.dynamic:
+        return True
+    if not candidate.id.startswith(prefix) or candidate.not_after is None:
+        raise ValueError(f"{candidate.id} is not a time-window task of {prefix!r}")
+    if not device.identity or now >= candidate.not_after:
+        return False
+    return PlaceRequest(candidate.id[len(prefix) :], device.identity, candidate.not_after)
+
+
 def decide(
     candidates: Sequence[Candidate],
     device: Device,

@@ -28,6 +28,10 @@ the same failure (spec/mpaas-openapi-wire.md §5.2); ``CODE`` the machine-readab
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class MdsError(Exception):
     STATUS_CODE = 500
@@ -142,3 +146,12 @@ class RateLimited(MdsError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+def present(value: T | None, what: str) -> T:
+    """``value``, which an earlier rule guarantees is there (e.g. a ready resource has files). Missing
+    is our bug, not the caller's: a 500 InternalError with the request ID, never an ``assert`` (which
+    ``python -O`` would strip)."""
+    if value is None:
+        raise MdsError(f"internal error: {what} is missing")
+    return value

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError
+from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError, present
 from chalicelib.domain.release_tasks import KIND_RANK, Lifecycle, ReleaseType, TaskState, parse_time
 from chalicelib.domain.targeting import Platform, Target, parse_target
 from chalicelib.domain.text import free_text
@@ -658,8 +658,7 @@ def payload(
 ) -> dict[str, Any]:
     """What a device is told for the chosen version of one H5 app (``diff``: only the files changed since
     ``baseVersion``, for devices that have that version installed)."""
-    files = resource.files
-    assert files is not None, "only ready resources are delivered"
+    files = present(resource.files, "the files of a delivered (ready) resource")
     extra: dict[str, Any] = {}
     if resource.diff and diff_url:
         extra["diff"] = {

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError
+from chalicelib.domain.errors import Conflict, MissingParameter, ValidationError, present
 from chalicelib.domain.rollouts import Guardrail as ReleaseGuardrail
 from chalicelib.domain.targeting import Platform, Target, parse_target
 from chalicelib.domain.upgrade import ReleaseType, TaskState, check_text
@@ -399,20 +399,20 @@ def patch_payload(
     release: PatchRelease, patch: Patch, *, url: str, revoked: list[str], rollback_seq: int
 ) -> dict[str, Any]:
     """What a device is told when ``release`` is chosen (canonical JSON: no floats)."""
-    assert patch.file is not None
+    file = present(patch.file, "a released patch's file")
     return {
         "patchId": patch.id,
         "releaseId": release.id,
         "appVersion": patch.app_version.text.strip(),
         "order": int(patch.id),  # a device never replaces a patch with a lower one unless it was revoked
-        "path": patch.file.path,
+        "path": file.path,
         "url": url,
-        "filename": patch.file.filename,
-        "kind": patch.file.kind,
-        "size": patch.file.size,
-        "sha256": patch.file.sha256,
-        "signature": patch.file.signature,
-        "keyId": patch.file.key_id,
+        "filename": file.filename,
+        "kind": file.kind,
+        "size": file.size,
+        "sha256": file.sha256,
+        "signature": file.signature,
+        "keyId": file.key_id,
         "signer": patch.signer.value,
         "revoked": list(revoked),
         "rollbackSeq": rollback_seq,

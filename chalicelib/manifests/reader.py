@@ -9,6 +9,7 @@ whitelist version) before using it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.delivery import Candidate
@@ -50,6 +51,38 @@ def read_segment(
     if raw is not None and sha256_hex(Envelope.parse(raw).payload) != entry["sha256"]:
         raise ManifestError(f"segment {entry['path']} is not the one the index lists")
     return [Candidate.from_json(c) for c in document["candidates"]]
+
+
+@dataclass
+class PublishedView:
+    """One publication of a (tenant, product, platform) as a device reads it: the verified ``index``,
+    its segments (read through ``fetch`` on first use, then kept: content-addressed, never changed) and
+    whitelist membership over its shards. The one view the device client, the dynamic check API and the
+    console preview decide from, so the three cannot read the manifests differently."""
+
+    index: Mapping[str, Any]
+    keys: Mapping[str, bytes]
+    fetch: Fetch
+    segments: dict[str, list[Candidate]] = field(default_factory=dict)
+
+    @property
+    def sequence(self) -> int:
+        return int(self.index["sequence"])
+
+    def segment_for(self, device: Device) -> Mapping[str, Any]:
+        """The index entry of the segment that holds ``device``'s client version."""
+        return segment_path_for(self.index, device)
+
+    def candidates_for(self, device: Device) -> list[Candidate]:
+        """The candidates of ``device``'s segment, in priority order (verified against the index)."""
+        entry = self.segment_for(device)
+        found = self.segments.get(entry["path"])
+        if found is None:
+            found = self.segments[entry["path"]] = read_segment(self.fetch(entry["path"]), entry, self.keys)
+        return found
+
+    def membership(self) -> PublishedMembership:
+        return PublishedMembership(self.index["whitelists"], self.fetch, self.keys)
 
 
 class PublishedMembership:

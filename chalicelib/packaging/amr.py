@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.errors import ValidationError, present
 from chalicelib.packaging.h5zip import CHUNK, ZipReport, iter_member
 
 if TYPE_CHECKING:
@@ -769,6 +769,5 @@ def package_files(amr_fileobj: IO[bytes]) -> Iterator[tuple[str, int, IO[bytes]]
         for member in archive:
             if not member.isfile() or member.name in (MANIFEST_NAME, SIGNATURE_NAME):
                 continue
-            stream = archive.extractfile(member)
-            assert stream is not None  # a regular file
+            stream = present(archive.extractfile(member), f"the stream of {member.name}")  # a regular file
             yield member.name, member.size, stream

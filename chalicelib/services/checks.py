@@ -18,6 +18,7 @@ from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.rate_limits import RateLimit
 from chalicelib.domain.targeting import Device
 from chalicelib.domain.tenancy import TenantId
+from chalicelib.manifests.reader import PublishedView
 from chalicelib.services import rate_limits
 
 CHECKS_PER_DEVICE = RateLimit(
@@ -25,15 +26,14 @@ CHECKS_PER_DEVICE = RateLimit(
 )  # per device (or user) and tenant
 
 
-@dataclass
+@dataclass(frozen=True)
 class Published:
-    """A verified index and the segments read from it so far (cached per warm container)."""
+    """The view of one publication (``manifests.reader.PublishedView``), cached per warm container and
+    revalidated by the publish state's sequence and content digest."""
 
     sequence: int
-    digest: str
-    index: dict[str, Any]
-    keys: dict[str, bytes]
-    segments: dict[str, list[Candidate]]
+    digest: str | None
+    view: PublishedView
 
 
 _published: dict[tuple[str, str, str], Published] = {}
@@ -73,14 +73,13 @@ def load_published(tenant: TenantId, product: str, platform: str, state: Any) ->
         return None
     keys = signing_keys.public_keys(tenant)
     index = open_envelope(store.get_file(index_path(tenant, product, platform)), keys, "index")
-    loaded = Published(int(index["sequence"]), state.digest, index, keys, {})
+    loaded = Published(int(index["sequence"]), state.digest, PublishedView(index, keys, immutable_file))
     _published[key] = loaded
     return loaded
 
 
 def check(product_name: str, context: dict[str, Any], *, now: int | None = None) -> dict[str, Any]:
     """Raises ValidationError for a bad context, NotFound for an unknown product, RateLimited."""
-    from chalicelib.manifests.reader import PublishedMembership, read_segment, segment_path_for
     from chalicelib.services import products
     from chalicelib.store import delivery as store
 
@@ -97,14 +96,10 @@ def check(product_name: str, context: dict[str, Any], *, now: int | None = None)
     published = load_published(tenant, product_name, device.platform.value, state)
     chosen: dict[str, Candidate] = {}
     if published is not None:
-        entry = segment_path_for(published.index, device)
-        candidates = published.segments.get(entry["path"])
-        if candidates is None:
-            candidates = read_segment(immutable_file(entry["path"]), entry, published.keys)
-            published.segments[entry["path"]] = candidates
-        membership = PublishedMembership(published.index["whitelists"], immutable_file, published.keys)
+        view = published.view
         chosen = decide_each(
-            candidates, device, membership, now=now, claim=lambda c: spec.claim(tenant, c, device, now=now)
+            view.candidates_for(device), device, view.membership(), now=now,
+            claim=lambda c: spec.claim(tenant, c, device, now=now),
         )
     return spec.answer(chosen, device)
 

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape
 
 from chalicelib.config import settings
-from chalicelib.domain.errors import AuthenticationError, Forbidden, NotFound
+from chalicelib.domain.errors import AuthenticationError, Forbidden, NotFound, present
 from chalicelib.domain.rate_limits import RateLimit
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import Distribution, UpgradePackage
@@ -173,13 +173,13 @@ def _token(tenant: TenantId, package_id: str, now: datetime) -> str:
 def _file_url(package: UpgradePackage) -> str:
     from chalicelib.store import upgrade_files
 
-    assert package.file is not None
     content_type = (
         "application/vnd.android.package-archive"
         if package.distribution is Distribution.APK
         else "application/octet-stream"
     )
-    return upgrade_files.download_url(package.file, expires_in=FILE_LINK_SECONDS, content_type=content_type)
+    file = present(package.file, "the file of a file package")
+    return upgrade_files.download_url(file, expires_in=FILE_LINK_SECONDS, content_type=content_type)
 
 
 def _check_code(

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.delivery import Candidate
+from chalicelib.domain.delivery import Candidate, place_request
 from chalicelib.domain.h5 import ResourceStatus, device_target, in_priority_order, payload
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
@@ -55,18 +55,12 @@ def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candid
 
 
 def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -> bool:
-    """A time-window place for the device's identity (user ID, else device ID); idempotent."""
+    """A time-window place for the device's identity (``domain.delivery.place_request``); idempotent."""
     from chalicelib.store import h5_records as store
 
-    if not candidate.dynamic:
-        return True
-    if not candidate.id.startswith(PREFIX) or candidate.not_after is None:
-        raise ValueError(f"{candidate.id} is not a time-window H5 task")
-    identity = device.identity
-    if not identity or now >= candidate.not_after:
-        return False
-    return store.claim_quota(
-        tenant, candidate.id[len(PREFIX) :], identity, now=now, end_time=candidate.not_after
-    )
+    wanted = place_request(candidate, device, now=now, prefix=PREFIX)
+    if isinstance(wanted, bool):
+        return wanted
+    return store.claim_quota(tenant, wanted.task_id, wanted.identity, now=now, end_time=wanted.end_time)
 
 

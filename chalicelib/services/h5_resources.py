@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import IO, Any
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import Conflict, MdsError, ValidationError
+from chalicelib.domain.errors import Conflict, MdsError, ValidationError, present
 from chalicelib.domain.h5 import (
     H5App,
     H5Resource,
@@ -293,8 +293,7 @@ def _record_failure(call: Call, tenant: TenantId, resource: H5Resource, exc: Mds
 
 
 def _result(resource: H5Resource) -> dict[str, Any]:
-    files = resource.files
-    assert files is not None
+    files = present(resource.files, "the files of a ready resource")
     return {
         "resourceId": resource.id,
         "h5Id": resource.h5_id,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.access import Permission
-from chalicelib.domain.errors import ValidationError, VersionConflict
+from chalicelib.domain.errors import ValidationError, VersionConflict, present
 from chalicelib.domain.h5 import H5Resource, H5Task, new_task
 from chalicelib.domain.release_tasks import TaskState, iso_time
 from chalicelib.domain.tenancy import TenantId
@@ -77,8 +77,8 @@ def create_task(call: Call, tenant: TenantId, resource_id: str, data: Mapping[st
     task = new_task(resource, data, task_id="0", live_tasks=live, now=now, at=call.at, by=call.actor)
     whitelists.check_exist(tenant, task.target.whitelist_ids)
     task = replace(task, id=str(sequences.next_id(tenant)))
-    assert resource.files is not None  # new_task refuses resources that are not ready
-    h5_files.publish(resource.files)  # idempotent; brings back the files of a version that had ended
+    files = present(resource.files, "the files of a ready resource")  # new_task refuses the others
+    h5_files.publish(files)  # idempotent; brings back the files of a version that had ended
     h5_online.publish(tenant, resource)  # a global package's files at its fallbackBaseUrl
     if resource.diff:
         h5_files.publish_diff(resource.diff["amrKey"], resource.diff["cdnKey"])

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from chalicelib.domain.delivery import Candidate
+from chalicelib.domain.errors import present
 from chalicelib.domain.hotpatch import (
     in_priority_order,
     no_patch_payload,
@@ -39,13 +40,13 @@ def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candid
     found = []
     for release, patch in in_priority_order(running):
         revoked, seq = rollback_directive(patches, patch.app_version)
-        assert patch.file is not None
         found.append(
             Candidate(
                 id=f"{PREFIX}{release.id}",
                 target=release.target.compile(),
                 payload=patch_payload(
-                    release, patch, url=cdn_url(patch.file.path), revoked=revoked, rollback_seq=seq
+                    release, patch, url=cdn_url(present(patch.file, "a released patch's file").path),
+                    revoked=revoked, rollback_seq=seq,
                 ),
             )
         )

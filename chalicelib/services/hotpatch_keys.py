@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib.domain.access import Permission
+from chalicelib.domain.errors import present
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.time_zones import iso
 from chalicelib.services import audit
@@ -53,8 +54,7 @@ def mds_key(tenant: TenantId) -> tuple[str, Any]:
             },
         )
         found = store.get_key(tenant, MDS)
-    assert found is not None
-    data = found[0]
+    data = present(found, "the MDS hotpatch key just stored")[0]
     return data["keyId"], _private(tenant.key, data["keyId"], data["sealed"])
 
 

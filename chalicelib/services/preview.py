@@ -43,7 +43,6 @@ def preview(
 
 
 def _product(tenant: TenantId, name: str, device: Device, now: int) -> dict[str, Any]:
-    from chalicelib.manifests.reader import PublishedMembership, read_segment, segment_path_for
     from chalicelib.services import checks, products
     from chalicelib.store import delivery as store
 
@@ -62,12 +61,8 @@ def _product(tenant: TenantId, name: str, device: Device, now: int) -> dict[str,
             "chosen": [],
             "needsDynamicApi": [],
         }
-    entry = segment_path_for(published.index, device)
-    candidates = published.segments.get(entry["path"])
-    if candidates is None:
-        candidates = read_segment(checks.immutable_file(entry["path"]), entry, published.keys)
-        published.segments[entry["path"]] = candidates
-    membership = PublishedMembership(published.index["whitelists"], checks.immutable_file, published.keys)
+    view = published.view
+    entry, candidates, membership = view.segment_for(device), view.candidates_for(device), view.membership()
 
     by_subject: dict[str, list[Candidate]] = {}
     for candidate in candidates:  # priority order is kept within each subject

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.delivery import Candidate
+from chalicelib.domain.delivery import Candidate, place_request
 from chalicelib.domain.targeting import Device, Platform
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.domain.upgrade import answer_payload, in_priority_order
@@ -51,19 +51,14 @@ def _earliest(*moments: int | None) -> int | None:
 
 
 def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -> bool:
-    """Whether ``device`` gets ``candidate``'s time-window quota: a place already won (idempotent), or
-    one won now in a single DynamoDB transaction (never more than N distinct users; see store.quota).
-    The identity is the user ID, else the device ID; a device with neither gets no place."""
+    """Whether ``device`` gets ``candidate``'s time-window quota (``domain.delivery.place_request``): a
+    place already won (idempotent), or one won now in a single DynamoDB transaction (never more than N
+    distinct users; see store.quota)."""
     from chalicelib.store import quota
 
-    if not candidate.dynamic:
-        return True
-    if not candidate.id.startswith(PREFIX) or candidate.not_after is None:
-        raise ValueError(f"{candidate.id} is not a time-window upgrade task")
-    identity = device.identity
-    if not identity or now >= candidate.not_after:
-        return False
-    task_id = candidate.id[len(PREFIX) :]
-    return quota.claim(tenant, task_id, identity, now=now, end_time=candidate.not_after)
+    wanted = place_request(candidate, device, now=now, prefix=PREFIX)
+    if isinstance(wanted, bool):
+        return wanted
+    return quota.claim(tenant, wanted.task_id, wanted.identity, now=now, end_time=wanted.end_time)
 
 

@@ -28,13 +28,7 @@ import httpx
 from chalicelib.domain.answers import answer_for
 from chalicelib.domain.delivery import NeedsServer, decide_each
 from chalicelib.domain.targeting import Device
-from chalicelib.manifests.reader import (
-    ManifestError,
-    PublishedMembership,
-    open_envelope,
-    read_segment,
-    segment_path_for,
-)
+from chalicelib.manifests.reader import ManifestError, PublishedView, open_envelope
 
 
 @dataclass
@@ -122,11 +116,8 @@ class DeviceClient:
             decision.answer = self._ask_server(product, device, decision)
             return decision
         decision.sequence = int(index["sequence"])
-        entry = segment_path_for(index, device)
-        candidates = read_segment(self._immutable(entry["path"], decision), entry, self._keys)
-        membership = PublishedMembership(
-            index["whitelists"], lambda path: self._immutable(path, decision), self._keys
-        )
+        view = PublishedView(index, self._keys, lambda path: self._immutable(path, decision))
+        candidates, membership = view.candidates_for(device), view.membership()
         now = int(self._clock())
         try:
             chosen = decide_each(candidates, device, membership, now=now)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.delivery import Candidate, NeedsServer, decide, decide_each
+from chalicelib.domain.delivery import (
+    Candidate,
+    NeedsServer,
+    PlaceRequest,
+    decide,
+    decide_each,
+    place_request,
+)
 from chalicelib.domain.targeting import Device, compile_target, parse_target
 
 ANY = compile_target(parse_target({}))
@@ -46,3 +53,16 @@ def test_subject_survives_the_json_round_trip_and_is_omitted_when_empty():
     with_subject = Candidate("x", ANY, {"v": 1}, subject="feed_v2")
     assert Candidate.from_json(with_subject.to_json()) == with_subject
     assert "subject" not in Candidate("y", ANY).to_json()
+
+
+def test_a_time_window_claim_asks_for_a_place_only_while_the_window_is_open_and_someone_can_be_counted():
+    window = Candidate("upgrade-task-7", ANY, dynamic=True, not_after=2_000)
+    assert place_request(Candidate("upgrade-task-8", ANY), DEVICE, now=1_000, prefix="upgrade-task-") is True
+    assert place_request(window, DEVICE, now=1_000, prefix="upgrade-task-") == PlaceRequest("7", "u1", 2_000)
+    by_device = Device("android", device_id="d9", client_version="1.0")
+    assert place_request(window, by_device, now=1_000, prefix="upgrade-task-").identity == "d9"
+    assert place_request(window, DEVICE, now=2_000, prefix="upgrade-task-") is False  # the window ended
+    nobody = Device("android", client_version="1.0")
+    assert place_request(window, nobody, now=1_000, prefix="upgrade-task-") is False
+    with pytest.raises(ValueError, match="not a time-window task of 'h5-task-'"):
+        place_request(window, DEVICE, now=1_000, prefix="h5-task-")
