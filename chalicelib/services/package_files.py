@@ -29,39 +29,14 @@ PURPOSES = {
 }
 
 
-def create(
-    call: Call,
-    tenant: TenantId,
-    *,
-    platform: str,
-    version: str,
-    distribution: str | None = None,
-    description: str | None = None,
-    verification_code: str | None = None,
-    store_url: str | None = None,
-    valid_days: int | None = None,
-    tester_limit: int | None = None,
-    bundle_id: str | None = None,
-    filename: str | None = None,
-) -> dict[str, Any]:
-    """Add a package. File packages also get an upload (``upload.post``) to send their file with.
+def create(call: Call, tenant: TenantId, *, filename: str | None = None, **spec: Any) -> dict[str, Any]:
+    """Add a package (``spec``: the keyword arguments of ``upgrade_packages.prepare``). File packages
+    also get an upload (``upload.post``) to send their file with.
 
     Raises:
         ValidationError: naming the field; Conflict: the version exists for this platform.
     """
-    package = upgrade_packages.prepare(
-        call,
-        tenant,
-        platform=platform,
-        version=version,
-        distribution=distribution,
-        description=description,
-        verification_code=verification_code,
-        store_url=store_url,
-        valid_days=valid_days,
-        tester_limit=tester_limit,
-        bundle_id=bundle_id,
-    )
+    package = upgrade_packages.prepare(call, tenant, **spec)
     if package.distribution.has_file:
         if not filename:
             raise MissingParameter("filename")
