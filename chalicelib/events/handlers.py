@@ -15,16 +15,12 @@ def on_upload_event(event: Any) -> None:
     A malformed message raises: SQS redelivers it and, after ``maxReceiveCount`` tries, parks it
     in the dead-letter queue for a human to look at.
     """
-    from chalicelib.services import (  # noqa: F401 - importing registers processors
-        config_items,
-        h5_batch,
-        h5_resources,
-        h5_settings,
-        hotpatch,
-        package_files,
-        uploads,
-        whitelists,
-    )
+    import importlib
+
+    from chalicelib.services import products, uploads
+
+    for module in products.processor_modules():  # importing a module registers its processors
+        importlib.import_module(module)
 
     for message in event:
         body = json.loads(message.body)

@@ -26,12 +26,6 @@ MAX_TEXT_BYTES = 1024 * 1024  # inline text in the API body; bigger lists go thr
 # Every product whose releases or values can target a whitelist: each module has
 # ``using_whitelist(tenant, whitelist_id) -> list[str]`` (what uses it, in words), imported only when a
 # whitelist is deleted. Deleting a whitelist something uses is refused, naming every user.
-USERS = (
-    "chalicelib.services.upgrade_tasks",
-    "chalicelib.services.h5_tasks",
-    "chalicelib.services.hotpatch_releases",
-    "chalicelib.services.config_items",
-)
 UsageCheck = Callable[[TenantId, str], list[str]]
 USAGE_CHECKS: list[UsageCheck] = []  # extra checks (e.g. a product being built, tests)
 
@@ -292,7 +286,10 @@ def in_use(tenant: TenantId, whitelist_id: str) -> list[str]:
     """What uses ``whitelist_id`` now (live tasks and releases, config values), in words."""
     import importlib
 
-    checks = [importlib.import_module(name).using_whitelist for name in USERS] + USAGE_CHECKS
+    from chalicelib.services import products
+
+    users = products.whitelist_users()  # each product's releases module
+    checks = [importlib.import_module(name).using_whitelist for name in users] + USAGE_CHECKS
     return [user for check in checks for user in check(tenant, whitelist_id)]
 
 
