@@ -66,8 +66,9 @@ def main() -> int:
             ),
         ]
         publishing.changed(tenant, "fake", (Platform.ANDROID,))
-        index = json.loads(Envelope.parse(store.get_file(index_path(tenant, "fake", "android"))).payload)
-        segment = find_segment(index, Device("android", client_version="4.0").client_version)["path"]
+        index = json.loads(Envelope.parse(store.get_file(index_path(tenant, "android"))).payload)
+        section = index["products"]["fake"]
+        segment = find_segment(section, Device("android", client_version="4.0").client_version)["path"]
 
         cdn = CdnServer(
             boto3.client("s3", region_name="us-east-1"),

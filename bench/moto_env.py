@@ -23,6 +23,9 @@ def moto_stack(tmp: Path) -> Iterator[Any]:
         AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
         MDS_STACK=STACK, MDS_MASTER_KEY_FILE=str(tmp / "master.key"), MDS_LOG_LEVEL="WARNING",
     )  # fmt: skip
+    # no publish worker runs in-process: a change publishes before it answers (bench/publish_latency.py
+    # measures the queued path on the local stack)
+    os.environ.setdefault("MDS_PUBLISH_MODE", "inline")
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 

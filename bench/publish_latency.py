@@ -64,7 +64,7 @@ def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:
     keys = {
         k["keyId"]: base64.b64decode(k["publicKey"]) for k in api.get(ws + "/signing-keys").json()["keys"]
     }
-    index_path = f"/m/{creds['appId']}/{creds['workspaceId']}/upgrade/ios/index.json"
+    index_path = f"/m/{creds['appId']}/{creds['workspaceId']}/ios/index.json"  # every product of iOS
     device = Device("ios", user_id="bench-user", device_id="bench-device", client_version="4.0")
     segments: dict[str, list[Candidate]] = {}  # content-addressed: kept across index versions
 
@@ -74,7 +74,7 @@ def run(args, data_dir: Path, api_url: str, cdn_url: str) -> int:
             return None
         index = open_envelope(reply.content, keys, "index")
         view = PublishedView(index, keys, lambda path: cdn.get("/" + path).content, segments)
-        chosen = decide(view.candidates_for(device), device, None, now=int(time.time()))
+        chosen = decide(view.candidates_for("upgrade", device), device, None, now=int(time.time()))
         return chosen.id if chosen else None
 
     expected = f"upgrade-task-{task_id}"

@@ -15,9 +15,14 @@ client = Blueprint(__name__)
 
 @endpoint(client, "/client/v1/{product}/check", methods=["POST"], body=CheckBody, public=True)
 def check(request: ApiRequest, product: str) -> dict[str, Any]:
+    """The device's answer. A client of protocol 2 (``"protocol": 2``) also gets ``grants``: the signed
+    time-window places it holds, to keep and re-verify offline (docs/delivery.md, "Grants")."""
     from chalicelib.services import checks
 
-    return checks.check(product, request.body.model_dump(by_alias=True, exclude_none=True))
+    context = request.body.model_dump(by_alias=True, exclude_none=True)
+    protocol = context.pop("protocol", 1)
+    answer, grants = checks.check_with_grants(product, context)
+    return {**answer, "grants": grants} if protocol >= 2 else answer
 
 
 @endpoint(client, "/client/v1/events", methods=["POST"], body=dict, public=True, status=202)

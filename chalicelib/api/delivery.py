@@ -9,6 +9,7 @@ from chalice import Blueprint
 
 from chalicelib.api.console import WORKSPACE
 from chalicelib.api.http import ApiRequest, endpoint
+from chalicelib.api.schemas import DeliverySettingsBody
 
 delivery = Blueprint(__name__)
 
@@ -25,6 +26,22 @@ def rotate_signing_key(request: ApiRequest) -> dict[str, Any]:
     from chalicelib.services import key_rotation
 
     return key_rotation.rotate(request.caller, request.tenant)
+
+
+@endpoint(delivery, WORKSPACE + "/delivery/settings", methods=["GET"])
+def delivery_settings(request: ApiRequest) -> dict[str, Any]:
+    """The poll interval devices of this workspace are given (``pollSeconds``), with its bounds."""
+    from chalicelib.services import delivery_settings as service
+
+    return service.get(request.caller, request.tenant)
+
+
+@endpoint(delivery, WORKSPACE + "/delivery/settings", methods=["PUT"], body=DeliverySettingsBody)
+def update_delivery_settings(request: ApiRequest) -> dict[str, Any]:
+    """Admins: ``{"pollSeconds": N}`` (60 ... 86400); every index is re-published with it."""
+    from chalicelib.services import delivery_settings as service
+
+    return service.set_poll(request.caller, request.tenant, request.body.poll_seconds)
 
 
 @endpoint(delivery, WORKSPACE + "/delivery/{product}/{platform}", methods=["GET"])

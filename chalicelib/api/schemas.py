@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
@@ -127,6 +127,11 @@ class CheckBody(Body):
     city: str | None = None
     net_type: str | None = None
     channel: str | None = None
+    protocol: Literal[1, 2] | None = None  # 2: the client keeps time-window grants (docs/delivery.md)
+
+
+class DeliverySettingsBody(Body):
+    poll_seconds: Any  # checked by the domain (domain.manifests.check_poll_seconds): one rule, one message
 
 
 class CreateUpgradePackageBody(Body):

@@ -7,7 +7,10 @@ such as upgrade). ``decide_each`` makes that decision once per subject. The devi
 on the candidates of its manifest segment; the dynamic check API runs it on the same candidates with
 server state. Entries that need server state (a time-window quota that must be claimed atomically)
 are ``dynamic``: without a ``claim`` function, ``decide`` stops there with ``NeedsServer`` — which is
-exactly when the device calls the dynamic API. So the two paths cannot disagree.
+exactly when the device calls the dynamic API. So the two paths cannot disagree. A device's ``claim``
+answers from the grants it holds (``domain.grants``) and raises ``NeedsServer`` for an open entry it
+holds none for. A dynamic entry whose quota is full is ``closed``: only the holders of a place get it,
+so without a ``claim`` (a device with no grant, the preview) it is skipped, with no call.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Candidate:
     dynamic: bool = False  # a server-side claim decides (time-window quota)
     not_after: int | None = None  # epoch seconds; from then on the entry is ignored
     subject: str = ""  # candidates of one subject compete; a device gets at most one per subject
+    closed: bool = False  # a dynamic entry whose quota is full: only devices holding a place get it
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "target": self.target.to_json(), "payload": dict(self.payload)}
@@ -38,6 +42,8 @@ class Candidate:
             data["notAfter"] = self.not_after
         if self.subject:
             data["subject"] = self.subject
+        if self.closed:
+            data["closed"] = True
         return data
 
     @classmethod
@@ -49,6 +55,7 @@ class Candidate:
             dynamic=bool(data.get("dynamic", False)),
             not_after=int(data["notAfter"]) if data.get("notAfter") is not None else None,
             subject=str(data.get("subject") or ""),
+            closed=bool(data.get("closed", False)),
         )
 
 
@@ -132,6 +139,8 @@ def _applies(
         return False
     if candidate.dynamic:
         if claim is None:
+            if candidate.closed:
+                return False  # full: nobody new gets it, so there is nothing to ask
             raise NeedsServer(candidate)
         return claim(candidate)
     return True

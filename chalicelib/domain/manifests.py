@@ -3,9 +3,12 @@
 For one (tenant, product, platform) the live candidates are split into **segments**: intervals of the
 client-version line within which every device has the same candidate list (the interval boundaries
 are the cuts of every candidate's client-version ranges). Each segment is one immutable file named by
-the SHA-256 of its content; an **index** maps intervals to segment files and carries the sequence
-number, the publication time and the whitelists the segments refer to. Only the index changes from one
-publication to the next, so unchanged segments keep their URL and their cache.
+the SHA-256 of its content. One **index** per (tenant, platform) holds, for every product, a
+**section** that maps intervals to segment files (with the section's digest, so a device sees which
+product changed), plus the sequence number, the publication time, the poll cadence and the whitelists
+the segments refer to. Only the index changes from one publication to the next, so unchanged segments
+keep their URL and their cache. (The per-product index of schema 1 is the same section with the
+sequence and whitelists inline; it is still published for one release of the client protocol.)
 
 Every file is an **envelope**: ``{"v": 1, "keyId", "payload": base64url(canonical JSON), "sig":
 base64url(Ed25519(payload bytes))}``. The device verifies the signature over the exact payload bytes
@@ -24,10 +27,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.delivery import Candidate
+from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.versions import Cut, Version, VersionRange, segment_cuts, segment_index
 
-SCHEMA = 1
+SCHEMA = 1  # segments, shards, grants and the deprecated per-product index
+INDEX_SCHEMA = 2  # the combined index of one (tenant, platform)
 ENVELOPE_VERSION = 1
+
+# How long a device may wait before its next check round (the index's ``poll``), per tenant.
+POLL_DEFAULT_SECONDS = 600
+POLL_FLOOR_SECONDS = 60  # below this the CDN request fee grows with no fresher answers (invalidation)
+POLL_CEILING_SECONDS = 86_400
+STALE_IF_ERROR_SECONDS = 7 * 86_400  # an edge keeps serving the last index this long if the origin fails
 
 
 def canonical_json(value: Any) -> bytes:
@@ -105,6 +116,47 @@ def find_segment(index: Mapping[str, Any], client_version: Version | None) -> Ma
         return index["unversioned"]
     cuts = [cut_from_json(c) for c in index["cuts"]]
     return index["segments"][segment_index(client_version, cuts)]
+
+
+def product_section(index: Mapping[str, Any], product: str) -> Mapping[str, Any] | None:
+    """The part of an index a product's decision reads (``cuts``, ``segments``, ``unversioned``): a
+    section of the combined index, or the whole deprecated per-product index. None: not published."""
+    if index.get("schema") == INDEX_SCHEMA:
+        section: Mapping[str, Any] | None = index.get("products", {}).get(product)
+        return section
+    return index if index.get("product") == product else None
+
+
+def section_digest(section: Mapping[str, Any]) -> str:
+    """What a device compares to tell whether a product changed (the section without its digest)."""
+    return sha256_hex(canonical_json({k: v for k, v in section.items() if k != "digest"}))
+
+
+def check_poll_seconds(value: Any) -> int:
+    """A tenant's poll interval. Raises ValidationError naming ``pollSeconds`` and the rule."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("pollSeconds", "must be a whole number of seconds")
+    if not POLL_FLOOR_SECONDS <= value <= POLL_CEILING_SECONDS:
+        raise ValidationError(
+            "pollSeconds", f"must be between {POLL_FLOOR_SECONDS} and {POLL_CEILING_SECONDS} seconds"
+        )
+    return value
+
+
+def poll_document(seconds: int) -> dict[str, int]:
+    """The index's ``poll``: wait ``seconds`` before the next check round; a device whose check fails
+    keeps using its last good index (and the edge its cached copy for ``staleIfError`` seconds)."""
+    return {"seconds": seconds, "staleIfError": STALE_IF_ERROR_SECONDS}
+
+
+def index_cache_control(seconds: int) -> str:
+    """CDN headers of the index follow its poll cadence. An edge may answer from cache for the poll
+    interval (a publication invalidates the path, so a change is not held back), refresh in the
+    background for as long again, and serve its last copy during an origin outage."""
+    return (
+        f"public, max-age={seconds}, stale-while-revalidate={seconds}, "
+        f"stale-if-error={STALE_IF_ERROR_SECONDS}"
+    )
 
 
 def earliest_not_after(candidates: Sequence[Candidate]) -> int | None:

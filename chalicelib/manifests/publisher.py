@@ -1,26 +1,38 @@
-"""Publishing one (tenant, product, platform): candidates → signed segments, whitelist shards, index.
+"""Publishing one (tenant, platform): every product's candidates → signed segments, whitelist shards,
+then one signed index.
 
 Order of writes (a reader never sees a half-published state):
-1. segment files, content-addressed (``seg/<key id>/<sha256>.json``): written once, never changed or deleted;
+1. segment files, per product and content-addressed (``<product>/<platform>/seg/<key id>/<sha256>.json``):
+   written once, never changed or deleted, so a change to one product leaves every other product's
+   segment URLs (and the devices' copies) as they were;
 2. whitelist shards under a versioned prefix, then that prefix's ``complete.json`` marker;
-3. the index last, which is the only file that changes. Its sequence number comes from an atomic
+3. the deprecated per-product indexes of the products whose section changed (each with its own
+   strictly increasing counter);
+4. the combined index last, which is the file devices poll. Its sequence number comes from an atomic
    counter, so it only ever grows.
-An unchanged publication (same content digest) writes nothing: re-running is idempotent.
+An unchanged publication (same content digest) writes nothing: re-running is idempotent. Only the
+changed index paths are invalidated on the CDN.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.delivery import Candidate
 from chalicelib.domain.manifests import (
+    INDEX_SCHEMA,
     SCHEMA,
+    Envelope,
     Segment,
     canonical_json,
     cut_to_json,
     earliest_not_after,
+    index_cache_control,
+    poll_document,
+    section_digest,
     sha256_hex,
     split_segments,
     unversioned_segment,
@@ -29,15 +41,20 @@ from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
 
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
-INDEX_CACHE = "public, max-age=30, must-revalidate"
 
 
-def base_path(tenant: TenantId, product: str, platform: Platform | str) -> str:
+def index_path(tenant: TenantId, platform: Platform | str) -> str:
+    """The one file a device polls: every product of its platform."""
+    return f"m/{tenant.app_id}/{tenant.workspace_id}/{Platform(platform).value}/index.json"
+
+
+def product_base(tenant: TenantId, product: str, platform: Platform | str) -> str:
     return f"m/{tenant.app_id}/{tenant.workspace_id}/{product}/{Platform(platform).value}/"
 
 
-def index_path(tenant: TenantId, product: str, platform: Platform | str) -> str:
-    return base_path(tenant, product, platform) + "index.json"
+def legacy_index_path(tenant: TenantId, product: str, platform: Platform | str) -> str:
+    """Deprecated: the per-product index clients of protocol 1 poll (docs/delivery.md, "Deprecated")."""
+    return product_base(tenant, product, platform) + "index.json"
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,9 @@ class Published:
     sequence: int
     changed: bool
     index_path: str
+    products_changed: tuple[str, ...] = ()
+    bytes_written: int = 0
+    files_written: int = 0
 
 
 class Signer:
@@ -62,14 +82,29 @@ class Signer:
         return sign(self._private, self.key_id, payload).to_bytes(), sha256_hex(payload)
 
 
+class _Writer:
+    """Counts what a publication writes (the publish-scale bench reports it)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.files = 0
+
+    def put(self, path: str, body: bytes, *, cache_control: str, if_absent: bool = False) -> None:
+        from chalicelib.store import delivery as store
+
+        if store.put_file(path, body, cache_control=cache_control, if_absent=if_absent):
+            self.bytes += len(body)
+            self.files += 1
+
+
 def publish(
     tenant: TenantId,
-    product: str,
     platform: Platform,
-    candidates: list[Candidate],
+    candidates_by_product: Mapping[str, list[Candidate]],
     *,
     signer: Signer,
     now: int,
+    poll_seconds: int,
     force: bool = False,
 ) -> Published:
     """``force``: publish even if the content is unchanged (a new signing key must re-sign the index)."""
@@ -78,58 +113,134 @@ def publish(
     from chalicelib.domain.time_zones import iso
     from chalicelib.store import delivery as store
 
-    base = base_path(tenant, product, platform)
-    cuts, segments = split_segments(candidates)
+    writer = _Writer()
+    path = index_path(tenant, platform)
+    known = set() if force else _paths_in(store.get_file(path))  # files the live index names exist
+    written: dict[tuple[str, str], dict[str, str]] = {}  # identical segments of a product share one file
 
-    written: dict[bytes, dict[str, str]] = {}  # identical segments share one file
+    def entry(product: str, segment: Segment) -> dict[str, str]:
+        document = segment.document()
+        digest = sha256_hex(canonical_json(document))
+        if (product, digest) not in written:
+            file_path = f"{product_base(tenant, product, platform)}seg/{signer.key_id}/{digest}.json"
+            if file_path not in known:  # re-signed files get new paths
+                body, _ = signer.envelope(document)
+                writer.put(file_path, body, cache_control=SEGMENT_CACHE, if_absent=True)
+            written[(product, digest)] = {"path": file_path, "sha256": digest}
+        return written[(product, digest)]
 
-    def entry(segment: Segment) -> dict[str, str]:
-        key = canonical_json(segment.document())
-        if key not in written:
-            body, digest = signer.envelope(segment.document())
-            path = f"{base}seg/{signer.key_id}/{digest}.json"  # re-signed files get new paths
-            store.put_file(path, body, cache_control=SEGMENT_CACHE, if_absent=True)
-            written[key] = {"path": path, "sha256": digest}
-        return written[key]
-
-    whitelist_ids = sorted({w for c in candidates for w in c.target.whitelist_ids})
-    not_after = earliest_not_after(candidates)
+    sections: dict[str, dict[str, Any]] = {}
+    for product in sorted(candidates_by_product):
+        candidates = candidates_by_product[product]
+        cuts, segments = split_segments(candidates)
+        section: dict[str, Any] = {
+            "cuts": [cut_to_json(c) for c in cuts],
+            "segments": [entry(product, s) for s in segments],
+            "unversioned": entry(product, unversioned_segment(candidates)),
+            "whitelists": sorted({w for c in candidates for w in c.target.whitelist_ids}),
+            "notAfter": earliest_not_after(candidates),
+        }
+        sections[product] = {**section, "digest": section_digest(section)}
+    whitelist_ids = sorted({w for section in sections.values() for w in section["whitelists"]})
+    not_afters = [s["notAfter"] for s in sections.values() if s["notAfter"] is not None]
+    not_after = min(not_afters) if not_afters else None
+    whitelists = {wid: publish_whitelist(tenant, wid, signer, writer) for wid in whitelist_ids}
     content = {
+        "schema": INDEX_SCHEMA,
+        "appId": tenant.app_id,
+        "workspaceId": tenant.workspace_id,
+        "platform": platform.value,
+        "poll": poll_document(poll_seconds),
+        "products": sections,
+        "whitelists": whitelists,
+        "notAfter": not_after,
+    }
+    digest = sha256_hex(canonical_json(content))
+    state = store.get_state(tenant, platform.value)
+    if state.digest == digest and not force:
+        return Published(state.sequence, False, path)
+    published_at = iso(datetime.fromtimestamp(now, UTC))
+    cache_control = index_cache_control(poll_seconds)
+    changed_paths: list[str] = []
+    legacy: dict[str, dict[str, Any]] = {}
+    for product, section in sections.items():
+        document = _legacy_index(tenant, product, platform, section, whitelists)
+        # the whole per-product document, whitelist versions included, and its CDN headers
+        record = {
+            "digest": section["digest"],
+            "legacy": sha256_hex(canonical_json(document)),
+            "poll": poll_seconds,
+        }
+        before = state.sections.get(product)
+        if before is not None and not force and all(before.get(k) == record[k] for k in record):
+            legacy[product] = before
+            continue
+        legacy_sequence = store.next_sequence(store.legacy_counter(tenant, product, platform.value))
+        body, _ = signer.envelope(document | {"sequence": legacy_sequence, "publishedAt": published_at})
+        legacy_path = legacy_index_path(tenant, product, platform)
+        writer.put(legacy_path, body, cache_control=cache_control)
+        changed_paths.append(legacy_path)
+        legacy[product] = {**record, "sequence": legacy_sequence}
+    sequence = store.next_sequence(store.index_counter(tenant, platform.value))
+    body, _ = signer.envelope({**content, "sequence": sequence, "publishedAt": published_at})
+    writer.put(path, body, cache_control=cache_control)
+    store.record_published(
+        tenant,
+        platform.value,
+        sequence=sequence,
+        digest=digest,
+        sections=legacy,
+        published_at=published_at,
+        not_after=not_after,
+    )
+    store.invalidate([path, *changed_paths])
+    products_changed = tuple(
+        p for p in sections if state.sections.get(p, {}).get("digest") != sections[p]["digest"]
+    )
+    return Published(sequence, True, path, products_changed, writer.bytes, writer.files)
+
+
+def _legacy_index(
+    tenant: TenantId,
+    product: str,
+    platform: Platform,
+    section: Mapping[str, Any],
+    whitelists: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The schema-1 per-product index of one section (the shape clients of protocol 1 read)."""
+    return {
         "schema": SCHEMA,
         "appId": tenant.app_id,
         "workspaceId": tenant.workspace_id,
         "product": product,
         "platform": platform.value,
-        "cuts": [cut_to_json(c) for c in cuts],
-        "segments": [entry(s) for s in segments],
-        "unversioned": entry(unversioned_segment(candidates)),
-        "whitelists": {wid: publish_whitelist(tenant, wid, signer) for wid in whitelist_ids},
-        "notAfter": not_after,
+        "cuts": section["cuts"],
+        "segments": section["segments"],
+        "unversioned": section["unversioned"],
+        "whitelists": {wid: whitelists[wid] for wid in section["whitelists"]},
+        "notAfter": section["notAfter"],
     }
-    digest = sha256_hex(canonical_json(content))
-    path = index_path(tenant, product, platform)
-    state = store.get_state(tenant, product, platform.value)
-    if state.digest == digest and not force:
-        return Published(state.sequence, False, path)
-    sequence = store.next_sequence(tenant, product, platform.value)
-    published_at = iso(datetime.fromtimestamp(now, UTC))
-    body, _ = signer.envelope({**content, "sequence": sequence, "publishedAt": published_at})
-    store.put_file(path, body, cache_control=INDEX_CACHE)
-    store.record_published(
-        tenant,
-        product,
-        platform.value,
-        sequence=sequence,
-        digest=digest,
-        index_key=path,
-        published_at=published_at,
-        not_after=not_after,
-    )
-    store.invalidate([path])
-    return Published(sequence, True, path)
 
 
-def publish_whitelist(tenant: TenantId, whitelist_id: str, signer: Signer) -> dict[str, Any]:
+def _paths_in(raw: bytes | None) -> set[str]:
+    """Segment paths the published index lists (they exist: the index is written last)."""
+    if raw is None:
+        return set()
+    try:
+        document = Envelope.parse(raw).document()
+    except ValueError:
+        return set()
+    if document.get("schema") != INDEX_SCHEMA:
+        return set()
+    return {
+        e["path"]
+        for section in document.get("products", {}).values()
+        for e in [*section.get("segments", []), section.get("unversioned", {})]
+        if "path" in e
+    }
+
+
+def publish_whitelist(tenant: TenantId, whitelist_id: str, signer: Signer, writer: _Writer) -> dict[str, Any]:
     """The index entry of a whitelist, publishing its shards first if this version is not out yet.
 
     Normal lists become 256 signed shards of salted hashes under a prefix named by the list's
@@ -162,6 +273,6 @@ def publish_whitelist(tenant: TenantId, whitelist_id: str, signer: Signer) -> di
                     "hashes": hashes,
                 }
             )
-            store.put_file(f"{prefix}{shard}.json", body, cache_control=SEGMENT_CACHE)
-        store.put_file(prefix + "complete.json", b"{}", cache_control=SEGMENT_CACHE)
+            writer.put(f"{prefix}{shard}.json", body, cache_control=SEGMENT_CACHE)
+        writer.put(prefix + "complete.json", b"{}", cache_control=SEGMENT_CACHE)
     return {"type": "normal", "salt": whitelist.salt, "version": version, "path": prefix}

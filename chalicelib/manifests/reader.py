@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.delivery import Candidate
-from chalicelib.domain.manifests import Envelope, find_segment, sha256_hex
+from chalicelib.domain.manifests import Envelope, find_segment, product_section, sha256_hex
 from chalicelib.domain.targeting import Device
 from chalicelib.domain.versions import Version
 from chalicelib.domain.whitelists import ShardedMembership, member_hash, shard_of
@@ -39,9 +39,11 @@ def open_envelope(raw: bytes | None, public_keys: Mapping[str, bytes], what: str
     return envelope.document()
 
 
-def segment_path_for(index: Mapping[str, Any], device: Device) -> Mapping[str, Any]:
+def segment_path_for(section: Mapping[str, Any], device: Device) -> Mapping[str, Any]:
+    """The entry (path, sha256) of the segment of ``section`` (a product's part of an index) that
+    holds ``device``'s client version."""
     version = device.client_version if isinstance(device.client_version, Version) else None
-    return find_segment(index, version)
+    return find_segment(section, version)
 
 
 def read_segment(
@@ -55,10 +57,11 @@ def read_segment(
 
 @dataclass
 class PublishedView:
-    """One publication of a (tenant, product, platform) as a device reads it: the verified ``index``,
-    its segments (read through ``fetch`` on first use, then kept: content-addressed, never changed) and
-    whitelist membership over its shards. The one view the device client, the dynamic check API and the
-    console preview decide from, so the three cannot read the manifests differently."""
+    """One publication of a (tenant, platform) as a device reads it: the verified ``index`` (the
+    combined index, or a deprecated per-product one), each product's segments (read through ``fetch``
+    on first use, then kept: content-addressed, never changed) and whitelist membership over its
+    shards. The one view the device client, the dynamic check API and the console preview decide
+    from, so the three cannot read the manifests differently."""
 
     index: Mapping[str, Any]
     keys: Mapping[str, bytes]
@@ -69,13 +72,21 @@ class PublishedView:
     def sequence(self) -> int:
         return int(self.index["sequence"])
 
-    def segment_for(self, device: Device) -> Mapping[str, Any]:
-        """The index entry of the segment that holds ``device``'s client version."""
-        return segment_path_for(self.index, device)
+    def section(self, product: str) -> Mapping[str, Any] | None:
+        """The product's part of the index; None when the product has nothing published."""
+        return product_section(self.index, product)
 
-    def candidates_for(self, device: Device) -> list[Candidate]:
-        """The candidates of ``device``'s segment, in priority order (verified against the index)."""
-        entry = self.segment_for(device)
+    def segment_for(self, product: str, device: Device) -> Mapping[str, Any] | None:
+        """The index entry of the product's segment that holds ``device``'s client version."""
+        section = self.section(product)
+        return None if section is None else segment_path_for(section, device)
+
+    def candidates_for(self, product: str, device: Device) -> list[Candidate]:
+        """The candidates of ``device``'s segment of ``product``, in priority order (verified against
+        the index); none when the product has nothing published."""
+        entry = self.segment_for(product, device)
+        if entry is None:
+            return []
         found = self.segments.get(entry["path"])
         if found is None:
             found = self.segments[entry["path"]] = read_segment(self.fetch(entry["path"]), entry, self.keys)

@@ -4,7 +4,7 @@
   with ``subject`` = the H5 ID, in priority order (``domain.h5.priority_key``: higher version, then
   official > whitelist gray > time-window gray, then the most recent). The target is the resource's
   client range for that platform plus the task's rules and whitelists.
-- ``claim``: the time-window quota (store/quota.py), as for upgrades.
+- ``claim``: the time-window quota (store/quota.py), as for upgrades; ``is_full``: every place taken.
 - ``answer({h5Id: candidate}, device)``: ``{"packages": [...]}``, one entry per H5 app, by H5 ID.
 """
 
@@ -19,7 +19,7 @@ PREFIX = "h5-task-"
 
 
 def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candidate]:
-    from chalicelib.store import h5_files
+    from chalicelib.store import h5_files, quota
     from chalicelib.store import h5_records as store
 
     resources = {
@@ -49,6 +49,7 @@ def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candid
                 dynamic=task.dynamic,
                 not_after=task.end_time,
                 subject=resource.h5_id,
+                closed=task.dynamic and quota.is_full(tenant, task.id),  # full: only holders get it
             )
         )
     return found
@@ -64,3 +65,7 @@ def claim(tenant: TenantId, candidate: Candidate, device: Device, *, now: int) -
     return store.claim_quota(tenant, wanted.task_id, wanted.identity, now=now, end_time=wanted.end_time)
 
 
+def is_full(tenant: TenantId, candidate: Candidate) -> bool:
+    from chalicelib.store import quota
+
+    return candidate.dynamic and quota.is_full(tenant, candidate.id[len(PREFIX) :])

@@ -176,11 +176,9 @@ def sweep(*, now: int | None = None) -> int:
     from chalicelib.store import h5_records as store
 
     now = int(datetime.now(UTC).timestamp()) if now is None else now
-    tenants = set()
-    for key, _state in delivery.published_states():
-        _, app_id, workspace_id, product, _platform = key.split("#")
-        if product == "h5":
-            tenants.add(TenantId(app_id, workspace_id))
+    tenants = {
+        tenant for tenant, _platform in delivery.published_platforms()
+    }  # every product is in the index
     taken = 0
     for tenant in sorted(tenants, key=lambda t: t.key):
         for task in store.list_tasks(tenant):

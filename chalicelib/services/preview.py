@@ -48,9 +48,10 @@ def _product(tenant: TenantId, name: str, device: Device, now: int) -> dict[str,
 
     spec = products.get(name)
     platform = device.platform.value
-    state = store.get_state(tenant, name, platform)
-    published = checks.load_published(tenant, name, platform, state)  # shares the check API's cache
-    if published is None:  # nothing published yet: every device gets the product's empty answer
+    state = store.get_state(tenant, platform)
+    published = checks.load_published(tenant, platform, state)  # shares the check API's cache
+    entry = published.view.segment_for(name, device) if published is not None else None
+    if published is None or entry is None:  # nothing published: the product's empty answer
         return {
             "product": name,
             "published": False,
@@ -61,8 +62,7 @@ def _product(tenant: TenantId, name: str, device: Device, now: int) -> dict[str,
             "chosen": [],
             "needsDynamicApi": [],
         }
-    view = published.view
-    entry, candidates, membership = view.segment_for(device), view.candidates_for(device), view.membership()
+    candidates, membership = published.view.candidates_for(name, device), published.view.membership()
 
     by_subject: dict[str, list[Candidate]] = {}
     for candidate in candidates:  # priority order is kept within each subject

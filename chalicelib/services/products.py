@@ -23,7 +23,7 @@ from chalicelib.domain.tenancy import TenantId
 class Wing:
     """Where one product lives: the one registration every product list of the code reads."""
 
-    delivery: str  # candidates(), claim(), answer(): how it plugs into static delivery
+    delivery: str  # candidates(), claim() and, with dynamic candidates, is_full(): static delivery
     releases: str | None  # using_whitelist(tenant, id): what of it a whitelist deletion must respect
     processors: tuple[str, ...]  # modules registering @uploads.processor for its uploads
 
@@ -58,6 +58,7 @@ class Product:
     # (tenant, platform, *, now) -> candidates in priority order, rollout plans applied
     candidates: Callable[..., list[Candidate]]
     claim: Callable[..., bool]  # (tenant, candidate, device, *, now) -> granted
+    is_full: Callable[..., bool]  # (tenant, candidate) -> a dynamic candidate's quota is used up
     answer: Callable[[Mapping[str, Candidate], Device], dict[str, Any]]  # {subject: chosen} -> answer
 
 
@@ -82,7 +83,8 @@ def get(name: str) -> Product:
     def candidates(tenant: TenantId, platform: Platform, *, now: int) -> list[Candidate]:
         return _narrowed(tenant, module.candidates(tenant, platform, now=now))
 
-    return Product(name, candidates, module.claim, answers.ANSWERS[name])
+    is_full = getattr(module, "is_full", _never_full)
+    return Product(name, candidates, module.claim, is_full, answers.ANSWERS[name])
 
 
 def _narrowed(tenant: TenantId, candidates: list[Candidate]) -> list[Candidate]:
@@ -95,6 +97,10 @@ def _narrowed(tenant: TenantId, candidates: list[Candidate]) -> list[Candidate]:
         return candidates
     found = plans.for_tenant(tenant)
     return narrow(candidates, found) if found else candidates
+
+
+def _never_full(tenant: TenantId, candidate: Candidate) -> bool:
+    return False  # products without dynamic candidates
 
 
 PLATFORMS = (Platform.ANDROID, Platform.IOS)

@@ -1,7 +1,9 @@
 """Storage for static delivery: tenant signing keys, publish state, and files in the delivery bucket.
 
-Signing keys and publish state are small items in the Tenants table (``signing#<tenant>``,
-``publish#<tenant>#<product>#<platform>``); published files go to the delivery bucket behind the CDN.
+Signing keys, publish state and delivery settings are small items in the Tenants table
+(``signing#<tenant>``, ``index#<tenant>#<platform>``, ``delivery#<tenant>``); published files go to the
+delivery bucket behind the CDN. (``publish#<tenant>#<product>#<platform>`` items are the state of the
+per-product indexes published before the combined index; the reconciler still finds their tenants.)
 """
 
 from __future__ import annotations
@@ -31,14 +33,20 @@ class SigningKeyModel(Model):
 
 class PublishStateModel(Model):
     Meta = _meta("Tenants")
-    tenant = UnicodeAttribute(hash_key=True)  # "publish#<tenant>#<product>#<platform>"
+    tenant = UnicodeAttribute(hash_key=True)  # "index#<tenant>#<platform>"
     sequence = NumberAttribute(default=0)
     digest = UnicodeAttribute(null=True)  # of the published content, sequence aside
-    index_key = UnicodeAttribute(null=True)
+    sections = JSONAttribute(null=True)  # {product: {"digest", "sequence", "poll"}}: per-product indexes
     published_at = UnicodeAttribute(null=True)
     not_after = NumberAttribute(null=True)
     lock_until = NumberAttribute(null=True)
     dirty = NumberAttribute(default=0)  # 1: changed since the last publication began
+
+
+class DeliverySettingsModel(Model):
+    Meta = _meta("Tenants")
+    tenant = UnicodeAttribute(hash_key=True)  # "delivery#<tenant>"
+    poll_seconds = NumberAttribute()
 
 
 # --- signing keys --------------------------------------------------------------------------------
@@ -88,11 +96,14 @@ def put_signing_key(tenant: TenantId, key: StoredSigningKey, *, replace_key_id: 
     return True
 
 
-# --- publish state -------------------------------------------------------------------------------
+# --- publish state (one per tenant and platform) -------------------------------------------------
+
+STATE_PREFIX = "index#"
+LEGACY_STATE_PREFIX = "publish#"
 
 
-def _state_key(tenant: TenantId, product: str, platform: str) -> str:
-    return f"publish#{tenant.key}#{product}#{platform}"
+def _state_key(tenant: TenantId, platform: str) -> str:
+    return f"{STATE_PREFIX}{tenant.key}#{platform}"
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,7 @@ class PublishState:
     digest: str | None
     published_at: str | None
     not_after: int | None
+    sections: dict[str, dict[str, Any]]  # product -> {"digest", "sequence", "poll"} of its per-product index
     dirty: bool = False  # a committed change is waiting for a publication (``mark_changed``)
 
 
@@ -110,29 +122,27 @@ def _state(m: PublishStateModel) -> PublishState:
         m.digest,
         m.published_at,
         int(m.not_after) if m.not_after else None,
+        dict(m.sections or {}),
         bool(m.dirty),
     )
 
 
-def get_state(tenant: TenantId, product: str, platform: str) -> PublishState:
+def get_state(tenant: TenantId, platform: str) -> PublishState:
     try:
-        m = PublishStateModel.get(_state_key(tenant, product, platform), consistent_read=True)
+        return _state(PublishStateModel.get(_state_key(tenant, platform), consistent_read=True))
     except PublishStateModel.DoesNotExist:
-        return PublishState(0, None, None, None)
-    return _state(m)
+        return PublishState(0, None, None, None, {})
 
 
-def mark_changed(tenant: TenantId, product: str, platform: str) -> None:
+def mark_changed(tenant: TenantId, platform: str) -> None:
     """Record that a committed change waits for a publication: the lock holder, the publish worker
     and the reconciler all see it, so a publication that fails or never starts is not forgotten."""
-    PublishStateModel(tenant=_state_key(tenant, product, platform)).update(
-        actions=[PublishStateModel.dirty.set(1)]
-    )
+    PublishStateModel(tenant=_state_key(tenant, platform)).update(actions=[PublishStateModel.dirty.set(1)])
 
 
-def try_lock(tenant: TenantId, product: str, platform: str, *, now: float, hold_seconds: float) -> bool:
+def try_lock(tenant: TenantId, platform: str, *, now: float, hold_seconds: float) -> bool:
     """Take the publisher lock, or mark the state dirty for the holder to pick up (coalescing)."""
-    model = PublishStateModel(tenant=_state_key(tenant, product, platform))
+    model = PublishStateModel(tenant=_state_key(tenant, platform))
     try:
         model.update(
             actions=[PublishStateModel.lock_until.set(now + hold_seconds), PublishStateModel.dirty.set(0)],
@@ -143,43 +153,53 @@ def try_lock(tenant: TenantId, product: str, platform: str, *, now: float, hold_
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-    mark_changed(tenant, product, platform)
+    mark_changed(tenant, platform)
     return False
 
 
-def unlock(tenant: TenantId, product: str, platform: str) -> bool:
+def unlock(tenant: TenantId, platform: str) -> bool:
     """Release the lock; True if a change arrived meanwhile (dirty): then the caller publishes again."""
-    model = PublishStateModel(tenant=_state_key(tenant, product, platform))
+    model = PublishStateModel(tenant=_state_key(tenant, platform))
     model.update(actions=[PublishStateModel.lock_until.remove()])  # returns the item: dirty included
     return bool(model.dirty)
 
 
-def next_sequence(tenant: TenantId, product: str, platform: str) -> int:
-    """Reserve the next sequence number (one atomic ADD): strictly increasing even across crashes."""
+def next_sequence(counter_name: str) -> int:
+    """Reserve the next number of a sequence (one atomic ADD): strictly increasing even across crashes.
+    ``counter_name``: ``index_counter`` or ``legacy_counter``."""
     from chalicelib.store.models import SequenceModel
 
-    counter = SequenceModel(tenant=f"seq#{_state_key(tenant, product, platform)}")
+    counter = SequenceModel(tenant=f"seq#{counter_name}")
     counter.update(actions=[SequenceModel.value.add(1)])
     return int(counter.value)
 
 
+def index_counter(tenant: TenantId, platform: str) -> str:
+    return _state_key(tenant, platform)
+
+
+def legacy_counter(tenant: TenantId, product: str, platform: str) -> str:
+    """The per-product index's own counter (the one it used before the combined index), so devices
+    that pinned its sequence never see it go back."""
+    return f"{LEGACY_STATE_PREFIX}{tenant.key}#{product}#{platform}"
+
+
 def record_published(
     tenant: TenantId,
-    product: str,
     platform: str,
     *,
     sequence: int,
     digest: str,
-    index_key: str,
+    sections: dict[str, dict[str, Any]],
     published_at: str,
     not_after: int | None,
 ) -> None:
-    model = PublishStateModel(tenant=_state_key(tenant, product, platform))
+    model = PublishStateModel(tenant=_state_key(tenant, platform))
     model.update(
         actions=[
             PublishStateModel.sequence.set(sequence),
             PublishStateModel.digest.set(digest),
-            PublishStateModel.index_key.set(index_key),
+            PublishStateModel.sections.set(sections),
             PublishStateModel.published_at.set(published_at),
             PublishStateModel.not_after.set(not_after)
             if not_after is not None
@@ -190,10 +210,30 @@ def record_published(
     )
 
 
-def published_states() -> list[tuple[str, PublishState]]:
-    """Every (state key, state): what the reconciler walks."""
-    scan = PublishStateModel.scan(PublishStateModel.tenant.startswith("publish#"))
-    return [(m.tenant, _state(m)) for m in scan]
+def published_platforms() -> list[tuple[TenantId, str]]:
+    """Every (tenant, platform) with something published, combined or (before it) per product: what
+    the reconciler walks."""
+    found: set[tuple[TenantId, str]] = set()
+    for prefix in (STATE_PREFIX, LEGACY_STATE_PREFIX):
+        for m in PublishStateModel.scan(PublishStateModel.tenant.startswith(prefix)):
+            # index#<app>#<ws>#<platform> | publish#<app>#<ws>#<product>#<platform>
+            parts = m.tenant.split("#")
+            found.add((TenantId(parts[1], parts[2]), parts[-1]))
+    return sorted(found, key=lambda found_one: (found_one[0].key, found_one[1]))
+
+
+# --- delivery settings ---------------------------------------------------------------------------
+
+
+def get_poll_seconds(tenant: TenantId) -> int | None:
+    try:
+        return int(DeliverySettingsModel.get(f"delivery#{tenant.key}", consistent_read=True).poll_seconds)
+    except DeliverySettingsModel.DoesNotExist:
+        return None
+
+
+def put_poll_seconds(tenant: TenantId, seconds: int) -> None:
+    DeliverySettingsModel(tenant=f"delivery#{tenant.key}", poll_seconds=seconds).save()
 
 
 # --- delivery bucket -----------------------------------------------------------------------------

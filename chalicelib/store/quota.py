@@ -109,6 +109,15 @@ def claimed(tenant: TenantId, task_id: str) -> int:
         return 0
 
 
+def is_full(tenant: TenantId, task_id: str) -> bool:
+    """Whether every place is taken (the publisher then marks the entry closed in the manifest)."""
+    try:
+        counter = QuotaClaimModel.get(tenant.key, counter_key(task_id), consistent_read=True)
+    except QuotaClaimModel.DoesNotExist:
+        return False
+    return int(counter.claimed or 0) >= int(counter.quota or 0)
+
+
 def claim(
     tenant: TenantId,
     task_id: str,

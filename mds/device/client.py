@@ -1,14 +1,21 @@
 """Reference device client (pure Python: httpx + the shared, pure decision code; no AWS SDK).
 
-For a product check it:
-1. fetches the index with ``If-None-Match`` (a 304 costs only headers), verifies its signature against
-   the pinned public keys and refuses a sequence lower than the highest it has seen (rollback
-   protection);
-2. fetches its segment (immutable, cached on disk by digest) and checks its SHA-256 against the index;
-3. evaluates locally with ``decide``, fetching a whitelist shard only when a candidate needs it;
-4. calls the dynamic check API only when the first matching candidate is ``dynamic``;
+For a check round (every product at once, or one product) it:
+1. fetches its platform's one index with ``If-None-Match`` (a 304 costs only headers), verifies its
+   signature against the pinned public keys and refuses a sequence lower than the highest it has seen
+   (rollback protection);
+2. per product, fetches its segment (immutable, cached on disk by digest) and checks its SHA-256
+   against the index;
+3. evaluates locally with ``decide_each``, fetching a whitelist shard only when a candidate needs it;
+   a time-window entry counts as claimed when the device holds a valid signed grant for it
+   (``domain.grants``), is skipped when it is ``closed`` and the device holds none;
+4. calls the dynamic check API only when an open time-window entry it holds no grant for applies, and
+   keeps the grants the API hands back (so it never asks about that entry again);
 5. on network errors, HTTP errors of the index (5xx) and refused indexes falls back to the last good
    manifest it stored.
+
+``protocol=1`` reads the deprecated per-product indexes instead (one request per product, no grants):
+what clients of protocol 1 do, kept for the conformance kit until every SDK has moved.
 
 Files and state live in ``state_dir`` (what an app would keep in its private storage).
 """
@@ -26,7 +33,9 @@ from typing import Any
 import httpx
 
 from chalicelib.domain.answers import answer_for
-from chalicelib.domain.delivery import NeedsServer, decide_each
+from chalicelib.domain.delivery import Candidate, NeedsServer, decide_each
+from chalicelib.domain.grants import Grant, identity_hash
+from chalicelib.domain.manifests import section_digest
 from chalicelib.domain.targeting import Device
 from chalicelib.manifests.reader import ManifestError, PublishedView, open_envelope
 
@@ -43,6 +52,22 @@ class Decision:
     stale: bool = False  # answered from the last good manifest (network error or a refused index)
     refused: str | None = None  # why the fresh index was not used
     prompt: bool = False  # show the upgrade prompt now (silent period applied to single reminders)
+    next_check_at: int | None = None  # epoch seconds: the index's poll interval (or an entry's end)
+
+
+PRODUCTS = ("upgrade", "h5", "config", "hotpatch")
+
+
+@dataclass
+class Round:
+    """One check round: a decision per product from one index request."""
+
+    decisions: dict[str, Decision]
+    requests: list[str]  # every request of the round, the index first
+    bytes_transferred: int
+    stale: bool = False
+    refused: str | None = None
+    next_check_at: int | None = None
 
 
 class DeviceClient:
@@ -58,6 +83,7 @@ class DeviceClient:
         transport: httpx.BaseTransport | None = None,
         api_transport: httpx.BaseTransport | None = None,
         clock: Any = time.time,
+        protocol: int = 2,
     ) -> None:
         self._cdn = httpx.Client(base_url=cdn_url.rstrip("/"), transport=transport, timeout=10)
         self._api = httpx.Client(base_url=api_url.rstrip("/"), transport=api_transport, timeout=10)
@@ -66,6 +92,9 @@ class DeviceClient:
         self._dir = Path(state_dir)
         self._dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock
+        if protocol not in (1, 2):
+            raise ValueError(f"protocol: is {protocol!r}; 1 (per-product indexes) or 2 (one index)")
+        self._protocol = protocol
 
     @property
     def state_dir(self) -> Path:
@@ -79,9 +108,51 @@ class DeviceClient:
     # --- the check ------------------------------------------------------------------------------
 
     def check(self, product: str, device: Device) -> Decision:
-        decision = self._decide(product, device)
-        decision.prompt = self._prompt(decision.answer)
+        """One product (its requests include the index request of the round)."""
+        round_ = self.check_round(device, (product,))
+        decision = round_.decisions[product]
+        decision.requests, decision.bytes_transferred = round_.requests, round_.bytes_transferred
         return decision
+
+    def check_round(self, device: Device, products: tuple[str, ...] = PRODUCTS) -> Round:
+        """Every product in ``products`` from one conditional index request (protocol 1: one each).
+
+        Raises:
+            httpx.HTTPError, ManifestError: the index could not be read and none is stored yet.
+        """
+        meter = Decision(answer={}, static=True, sequence=None)  # the index requests
+        decisions: dict[str, Decision] = {}
+        if self._protocol == 1:
+            for product in products:
+                path = f"m/{self.app_id}/{self.workspace_id}/{product}/{device.platform.value}/index.json"
+                index = self._fresh_or_last_good(path, meter)
+                decisions[product] = self._decide(product, device, index, path, meter)
+        else:
+            path = f"m/{self.app_id}/{self.workspace_id}/{device.platform.value}/index.json"
+            index = self._fresh_or_last_good(path, meter)
+            for product in products:
+                decisions[product] = self._decide(product, device, index, path, meter)
+        for decision in decisions.values():
+            decision.prompt = self._prompt(decision.answer)
+        return Round(
+            decisions,
+            meter.requests + [r for d in decisions.values() for r in d.requests],
+            meter.bytes_transferred + sum(d.bytes_transferred for d in decisions.values()),
+            meter.stale,
+            meter.refused,
+            next(iter(decisions.values())).next_check_at if decisions else None,
+        )
+
+    def _fresh_or_last_good(self, path: str, meter: Decision) -> dict[str, Any] | None:
+        try:
+            return self._index(path, meter)
+        except (httpx.TransportError, httpx.HTTPStatusError, ManifestError) as exc:
+            # an outage (no network, or the CDN answering 5xx) or a refused index: keep the last good one
+            index = self._last_good(path)
+            meter.stale, meter.refused = True, str(exc)
+            if index is None:
+                raise
+            return index
 
     def _prompt(self, answer: dict[str, Any]) -> bool:
         """Whether the app should show the upgrade prompt now. Forced (206) and multiple (204) always
@@ -101,28 +172,30 @@ class DeviceClient:
         self._save_state(state)
         return True
 
-    def _decide(self, product: str, device: Device) -> Decision:
-        decision = Decision(answer={}, static=True, sequence=None)
-        base = f"m/{self.app_id}/{self.workspace_id}/{product}/{device.platform.value}/"
-        try:
-            index = self._index(base + "index.json", decision)
-        except (httpx.TransportError, httpx.HTTPStatusError, ManifestError) as exc:
-            # an outage (no network, or the CDN answering 5xx) or a refused index: keep the last good one
-            index = self._last_good(base + "index.json")
-            decision.stale, decision.refused = True, str(exc)
-            if index is None:
-                raise
-        if index is None:  # nothing published for this product yet
+    def _decide(
+        self, product: str, device: Device, index: dict[str, Any] | None, path: str, meter: Decision
+    ) -> Decision:
+        decision = Decision(answer={}, static=True, sequence=None, stale=meter.stale, refused=meter.refused)
+        view = (
+            PublishedView(index, self._keys, lambda path: self._immutable(path, decision)) if index else None
+        )
+        section = view.section(product) if view is not None else None
+        if view is None or section is None:  # nothing published for this product yet
             decision.answer = self._ask_server(product, device, decision)
             return decision
-        decision.sequence = int(index["sequence"])
-        view = PublishedView(index, self._keys, lambda path: self._immutable(path, decision))
-        candidates, membership = view.candidates_for(device), view.membership()
+        decision.sequence = view.sequence
         now = int(self._clock())
+        decision.next_check_at = _next_check(view.index, now)
+        candidates, membership = view.candidates_for(product, device), view.membership()
+        held = None if self._protocol == 1 else (lambda c: self._holds(product, c, device, now))
+        # what the API's answer for this context depends on: this product's section (protocol 1: the index)
+        scope = (
+            f"{path}@{decision.sequence}" if self._protocol == 1 else f"{product}@{section_digest(section)}"
+        )
         try:
-            chosen = decide_each(candidates, device, membership, now=now)
+            chosen = decide_each(candidates, device, membership, now=now, claim=held)
         except NeedsServer as needs:
-            decision.answer = self._dynamic_answer(product, device, decision, base, needs.candidate, now)
+            decision.answer = self._dynamic_answer(product, device, decision, scope, needs.candidate, now)
             return decision
         decision.chosen = {subject: c.id for subject, c in chosen.items()}
         decision.candidate_id = decision.chosen.get("")
@@ -130,26 +203,83 @@ class DeviceClient:
         return decision
 
     def _dynamic_answer(
-        self, product: str, device: Device, decision: Decision, base: str, candidate: Any, now: int
+        self, product: str, device: Device, decision: Decision, scope: str, candidate: Any, now: int
     ) -> dict[str, Any]:
-        """Ask the API once per published sequence and device context: the answer for the same context
-        cannot change until the index does (a granted claim stays granted, a full quota stays full) or
+        """Ask the API once per published section and device context: the answer for the same context
+        cannot change until the section does (a granted claim stays granted, a full quota stays full) or
         the entry expires. Any change in the context (version, network, city...) asks again."""
         state = self._state()
         context = hashlib.sha256(json.dumps(_context(device), sort_keys=True).encode()).hexdigest()[:32]
-        key = f"{base}@{decision.sequence}:{candidate.id}:{context}"
+        key = f"{scope}:{candidate.id}:{context}"
         cached = state.get("dynamic", {}).get(key)
         if cached is not None and (candidate.not_after is None or now < candidate.not_after):
             decision.candidate_id = candidate.id
             return cached
         answer = self._ask_server(product, device, decision)
         state = self._state()
-        state["dynamic"] = {
-            k: v for k, v in state.get("dynamic", {}).items() if k.startswith(f"{base}@{decision.sequence}:")
+        prefix = scope.split("@")[0] + "@"
+        state["dynamic"] = {  # answers of this product's older sections are of no use any more
+            k: v
+            for k, v in state.get("dynamic", {}).items()
+            if not k.startswith(prefix) or k.startswith(scope + ":")
         }
         state["dynamic"][key] = answer
         self._save_state(state)
         return answer
+
+    # --- grants ---------------------------------------------------------------------------------
+
+    def _holds(self, product: str, candidate: Candidate, device: Device, now: int) -> bool:
+        """The claim of a time-window entry on the device: held by a valid grant; skipped when closed
+        (full) without one; otherwise only the API can tell (``NeedsServer``)."""
+        if self.grant_refusal(product, candidate.id, device, now=now) is None:
+            return True
+        if candidate.closed:
+            return False
+        raise NeedsServer(candidate)
+
+    def grant_refusal(self, product: str, candidate_id: str, device: Device, *, now: int) -> str | None:
+        """Why the device holds no usable grant for ``candidate_id`` (None: it holds one). The stored
+        grant is verified again every time: signature by a pinned key, workspace, release, device,
+        time."""
+        identity = device.identity
+        stored = self._state().get("grants", {}).get(_grant_key(product, candidate_id, identity or ""))
+        if stored is None:
+            return "no grant"
+        try:
+            grant = Grant.from_document(
+                open_envelope(json.dumps(stored).encode(), self._keys, f"grant for {candidate_id}")
+            )
+        except (ManifestError, ValueError) as exc:
+            return str(exc)
+        return grant.refusal(
+            app_id=self.app_id,
+            workspace_id=self.workspace_id,
+            product=product,
+            candidate_id=candidate_id,
+            identity=identity,
+            now=now,
+        )
+
+    def _keep_grants(self, envelopes: list[Any], now: int) -> None:
+        """Store the grants of an API answer that verify and are for this workspace; drop expired ones."""
+        state = self._state()
+        kept = {}
+        for key, stored in state.get("grants", {}).items():
+            try:
+                if Grant.from_document(json.loads(_payload(stored))).until > now:
+                    kept[key] = stored
+            except (ValueError, KeyError, TypeError):
+                continue
+        for envelope in envelopes:
+            try:
+                grant = Grant.from_document(open_envelope(json.dumps(envelope).encode(), self._keys, "grant"))
+            except (ManifestError, ValueError):
+                continue  # not ours or not a grant: the device simply asks again next time
+            if (grant.app_id, grant.workspace_id) == (self.app_id, self.workspace_id) and grant.until > now:
+                kept[f"{grant.product}|{grant.candidate_id}|{grant.identity}"] = envelope
+        state["grants"] = kept
+        self._save_state(state)
 
     def _static_answer(self, product: str, chosen: Any, device: Device) -> dict[str, Any]:
         return answer_for(product, chosen, device)
@@ -157,11 +287,17 @@ class DeviceClient:
     def _ask_server(self, product: str, device: Device, decision: Decision) -> dict[str, Any]:
         decision.static = False
         body = {"appId": self.app_id, "workspaceId": self.workspace_id, **_context(device)}
+        if self._protocol >= 2:
+            body["protocol"] = self._protocol
         reply = self._api.post(f"/client/v1/{product}/check", json=body)
         decision.requests.append(f"POST /client/v1/{product}/check {reply.status_code}")
         decision.bytes_transferred += len(reply.content)
         reply.raise_for_status()
-        return reply.json()
+        answer = reply.json()
+        grants = answer.pop("grants", None) if isinstance(answer, dict) else None
+        if grants:
+            self._keep_grants(list(grants), int(self._clock()))
+        return answer
 
     # --- H5 offline packages ---------------------------------------------------------------------
 
@@ -307,6 +443,24 @@ def _context(device: Device) -> dict[str, Any]:
         "channel": device.channel,
     }
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _grant_key(product: str, candidate_id: str, identity: str) -> str:
+    return f"{product}|{candidate_id}|{identity_hash(identity)}"
+
+
+def _payload(envelope: Any) -> bytes:
+    from chalicelib.domain.manifests import unb64url
+
+    return unb64url(envelope["payload"])
+
+
+def _next_check(index: Mapping[str, Any], now: int) -> int:
+    """When the device should check again: after the poll interval, or when an entry ends if sooner."""
+    poll = index.get("poll", {}).get("seconds")
+    due = now + int(poll) if poll else now
+    not_after = index.get("notAfter")
+    return min(due, int(not_after)) if not_after and int(not_after) > now else due
 
 
 def _header_bytes(reply: httpx.Response) -> int:

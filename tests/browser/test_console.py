@@ -500,3 +500,21 @@ def test_replace_the_apk_of_a_package(admin_page, stack_api, tmp_path):
     after = stack_api.call("GET", f"/upgrade/packages/{package['packageId']}", expect=200)["file"]
     assert after["sha256"] != before
     expect(page.get_by_role("region", name=f"Package {version}")).to_contain_text(after["sha256"])
+
+
+def test_admins_set_how_often_devices_check(admin_page, stack_api):
+    page = admin_page
+    page.get_by_role("link", name="Administration").click()
+    polling = page.get_by_role("form", name="Device polling")
+    interval = polling.get_by_label("Check interval (seconds)")
+    expect(interval).to_have_value("600")  # the default
+    interval.fill("30")
+    polling.get_by_role("button", name="Save").click()
+    expect(interval).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(f"#{interval.get_attribute('id')}-error")).to_contain_text("between 60 and 86400")
+    assert stack_api.call("GET", "/delivery/settings", expect=200)["pollSeconds"] == 600  # nothing changed
+    interval.fill("1800")
+    polling.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Devices now check every 1800 s")).to_be_visible()
+    assert stack_api.call("GET", "/delivery/settings", expect=200)["pollSeconds"] == 1800
+    stack_api.call("PUT", "/delivery/settings", {"pollSeconds": 600}, expect=200)  # the stack is shared

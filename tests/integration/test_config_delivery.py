@@ -98,8 +98,8 @@ def test_manifests_carry_one_candidate_per_value_with_the_key_as_subject(admin, 
         , "rollout": {"percent": 50}}])  # fmt: skip
     tenant = _tenant(demo)
     for platform in ("android", "ios"):  # platform "all": in both manifests
-        index = decode(store.get_file(index_path(tenant, "config", platform)))
-        segment = decode(store.get_file(index["unversioned"]["path"]))
+        index = decode(store.get_file(index_path(tenant, platform)))
+        segment = decode(store.get_file(index["products"]["config"]["unversioned"]["path"]))
         assert [(c["id"], c["subject"], c["payload"]) for c in segment["candidates"]] == [
             ("config:both:0", "both", {"type": "string", "value": "t"}),
             ("config:both:default", "both", {"type": "string", "value": "d"}),

@@ -20,6 +20,7 @@ from tests.delivery_harness import BucketCdn, ChaliceApi, decode
 VERSIONS = ["1.0", "2.0", "2.5", "3.0", "4.0"]
 DEVICE_VERSIONS = [*VERSIONS, "1.5", "3.5", "9.9"]
 USERS = ["u1", "u2", "u3", "u4", "u5", "u6", "vip_1", "vip_22", "stranger"]
+WINDOW_END = 4_000_000_000  # epoch seconds: time windows of the random release sets end after the test
 
 
 @pytest.fixture
@@ -121,13 +122,14 @@ def releases(draw, whitelist_ids):
         percent = draw(st.sampled_from([None, 10, 50, 100]))
         if percent is not None:
             body["rollout"] = {"percent": percent, "salt": f"r{n}"}
-        dynamic = draw(st.booleans()) and draw(st.booleans())
+        dynamic = draw(st.booleans()) and draw(st.booleans())  # a time window: grants, then closed
         candidate = Candidate(
             id=f"rel-{n}", target=compile_target(parse_target(body)),
             payload={"resultStatus": 202 + 2 * (n % 3), "release": n}, dynamic=dynamic,
             subject=draw(st.sampled_from(["", "", "h5-a", "key.b"])),  # one decision per subject
+            not_after=WINDOW_END if dynamic else None,
         )  # fmt: skip
-        if dynamic:
+        if dynamic:  # 0: closed from the start; else it closes when the last place is granted
             fake_product.QUOTAS[candidate.id] = draw(st.integers(0, 3))
         out.append(candidate)
     return out
@@ -153,7 +155,9 @@ devices = st.fixed_dictionaries(
 @given(data=st.data())
 def test_manifest_path_and_api_path_agree(product, client, tmp_path, data):
     """For random releases and devices, the reference client (CDN manifests, the API only for dynamic
-    entries) and the dynamic check API give exactly the same answer."""
+    entries it holds no grant for) and the dynamic check API give exactly the same answer — with time
+    windows whose places are granted (the phone keeps the grants of every user it checked for) and
+    windows that are closed from the start or close when their last place goes."""
     tenant, whitelist_ids = _tenant_with_whitelists()
     _publish(tenant, data.draw(releases(whitelist_ids)))
     device_client = _device_client(tenant, tmp_path, client)
@@ -184,7 +188,9 @@ def test_static_answers_need_no_api(product, client, tmp_path):
 
 def test_dynamic_entries_go_to_the_api_and_quota_is_never_exceeded(product, client, tmp_path):
     tenant, _ = _tenant_with_whitelists()
-    window = Candidate("window", compile_target(parse_target({})), {"resultStatus": 202}, dynamic=True)
+    window = Candidate(
+        "window", compile_target(parse_target({})), {"resultStatus": 202}, dynamic=True, not_after=2**40
+    )
     fake_product.QUOTAS["window"] = 3
     _publish(tenant, [window])
     device_client = _device_client(tenant, tmp_path, client)
@@ -192,14 +198,11 @@ def test_dynamic_entries_go_to_the_api_and_quota_is_never_exceeded(product, clie
         device_client.check("fake", Device("android", user_id=f"p{n}", client_version="1.0"))
         for n in range(6)
     ]
-    assert [a.static for a in answers] == [False] * 6
+    # the third place fills the window: it is published closed, and nobody after that asks at all
+    assert [a.static for a in answers] == [False, False, False, True, True, True]
     assert [a.answer["resultStatus"] for a in answers] == [202, 202, 202, 201, 201, 201]
-    assert (
-        device_client.check("fake", Device("android", user_id="p1", client_version="1.0")).answer[
-            "resultStatus"
-        ]
-        == 202
-    )
+    again = device_client.check("fake", Device("android", user_id="p1", client_version="1.0"))
+    assert (again.answer["resultStatus"], again.static) == (202, True)  # its grant, verified offline
 
 
 def test_tampered_foreign_and_rolled_back_manifests_are_refused(product, client, tmp_path):
@@ -211,7 +214,8 @@ def test_tampered_foreign_and_rolled_back_manifests_are_refused(product, client,
 
     def flip(path, body):
         if path.endswith("index.json"):
-            return body.replace(b'"payload":"', b'"payload":"e', 1)
+            at = body.index(b'"payload":"') + len(b'"payload":"') + 5
+            return body[:at] + (b"A" if body[at : at + 1] != b"A" else b"B") + body[at + 1 :]
         return body
 
     with pytest.raises(ManifestError, match="signature"):
@@ -228,7 +232,7 @@ def test_tampered_foreign_and_rolled_back_manifests_are_refused(product, client,
     from chalicelib.manifests.publisher import index_path
     from chalicelib.store import delivery as store
 
-    old_index = store.get_file(index_path(tenant, "fake", "android"))
+    old_index = store.get_file(index_path(tenant, "android"))
     _publish(tenant, [Candidate("b", compile_target(parse_target({})), {"resultStatus": 206})])
     device_client = _device_client(tenant, tmp_path, client)
     assert device_client.check("fake", Device("android", client_version="1.0", user_id="x")).sequence == 2
@@ -277,11 +281,11 @@ def test_publishing_is_idempotent_and_reconcile_changes_nothing(product, aws):
         return {o["Key"]: o["ETag"] for o in objects}
 
     before = snapshot()
-    assert store.get_state(tenant, "fake", "android").sequence == 1
+    assert store.get_state(tenant, "android").sequence == 1
     assert publishing.reconcile() == 0
     publishing.changed(tenant, "fake", (Platform.ANDROID,))
     assert snapshot() == before  # byte-identical: nothing rewritten, sequence unchanged
-    assert store.get_state(tenant, "fake", "android").sequence == 1
+    assert store.get_state(tenant, "android").sequence == 1
 
 
 def test_concurrent_changes_never_expose_a_missing_segment(product, aws):
@@ -295,10 +299,11 @@ def test_concurrent_changes_never_expose_a_missing_segment(product, aws):
 
     def reader():
         while not stop.is_set():
-            index = decode(store.get_file(index_path(tenant, "fake", "android")))
-            for entry in [*index["segments"], index["unversioned"]]:
-                if store.get_file(entry["path"]) is None:
-                    problems.append(entry["path"])
+            index = decode(store.get_file(index_path(tenant, "android")))
+            for section in index["products"].values():
+                for entry in [*section["segments"], section["unversioned"]]:
+                    if store.get_file(entry["path"]) is None:
+                        problems.append(entry["path"])
 
     def writer(n):
         from chalicelib.services import publishing
@@ -319,8 +324,8 @@ def test_concurrent_changes_never_expose_a_missing_segment(product, aws):
     stop.set()
     threads[0].join()
     assert problems == []
-    sequence = decode(store.get_file(index_path(tenant, "fake", "android")))["sequence"]
-    assert sequence == store.get_state(tenant, "fake", "android").sequence >= 2
+    sequence = decode(store.get_file(index_path(tenant, "android")))["sequence"]
+    assert sequence == store.get_state(tenant, "android").sequence >= 2
 
 
 def test_signing_keys_export_rotate_and_republish(product, admin, demo, client, tmp_path):
@@ -335,9 +340,9 @@ def test_signing_keys_export_rotate_and_republish(product, admin, demo, client, 
     assert exported["keys"][0]["pem"].startswith("-----BEGIN PUBLIC KEY-----")
     old = {k["keyId"]: base64.b64decode(k["publicKey"]) for k in exported["keys"]}
     status = admin.get(ws_path(demo, "/delivery/fake/android")).body
-    assert status["sequence"] == 1 and status["indexUrl"].endswith(
-        "/m/DEMO_APP/default/fake/android/index.json"
-    )
+    assert status["sequence"] == 1 and status["indexUrl"].endswith("/m/DEMO_APP/default/android/index.json")
+    assert status["legacyIndexUrl"].endswith("/m/DEMO_APP/default/fake/android/index.json")
+    assert status["legacySequence"] == 1 and status["pollSeconds"] == 600
 
     rotated = admin.post(ws_path(demo, "/signing-keys/rotate")).body
     assert [k["status"] for k in rotated["keys"]] == ["current", "retired"]
@@ -441,11 +446,11 @@ def test_the_check_api_cache_never_serves_another_publication(product, client):
     _publish(tenant, [Candidate("a", anyone, {"resultStatus": 202})])
     assert _server_answer(tenant, context)["resultStatus"] == 202
 
-    state_key = f"publish#{tenant.key}#fake#android"
+    state_key = delivery.index_counter(tenant, "android")
     delivery.PublishStateModel(tenant=state_key).delete()
     SequenceModel(tenant=f"seq#{state_key}").delete()
     _publish(tenant, [Candidate("b", anyone, {"resultStatus": 206})])
-    assert delivery.get_state(tenant, "fake", "android").sequence == 1  # the same number as before
+    assert delivery.get_state(tenant, "android").sequence == 1  # the same number as before
     assert _server_answer(tenant, context)["resultStatus"] == 206
 
     path = f"m/{tenant.app_id}/{tenant.workspace_id}/fake/android/seg/late.json"
@@ -477,3 +482,239 @@ def test_a_server_error_on_the_index_falls_back_to_the_last_good_manifest(produc
     fresh._cdn = httpx.Client(base_url="http://cdn", transport=Failing())
     with pytest.raises(httpx.HTTPStatusError):  # nothing stored yet: the check fails (try later)
         fresh.check("fake", device)
+
+
+def _window(tenant, quota, *extra):
+    window = Candidate(
+        "window", compile_target(parse_target({})), {"resultStatus": 206}, dynamic=True, not_after=WINDOW_END
+    )
+    fake_product.QUOTAS["window"] = quota
+    _publish(tenant, [window, *extra])
+    return window
+
+
+def _phone(tenant, state_dir, client, keys=None):
+    from chalicelib.services import signing_keys
+    from mds.device.client import DeviceClient
+
+    return DeviceClient(
+        "http://cdn", "http://api", app_id=tenant.app_id, workspace_id=tenant.workspace_id,
+        public_keys=keys if keys is not None else signing_keys.public_keys(tenant), state_dir=state_dir,
+        transport=BucketCdn(), api_transport=ChaliceApi(client),
+    )  # fmt: skip
+
+
+def _posts(decision):
+    return [r for r in decision.requests if r.startswith("POST")]
+
+
+def test_a_granted_device_keeps_its_upgrade_across_restarts_with_no_api_call(product, client, tmp_path):
+    tenant, _ = _tenant_with_whitelists()
+    window = _window(tenant, 5)
+    device = Device("android", user_id="g1", client_version="1.0")
+    first = _phone(tenant, tmp_path / "g1", client).check("fake", device)
+    assert (first.answer["resultStatus"], first.static, len(_posts(first))) == (206, False, 1)
+
+    later = Candidate("later", compile_target(parse_target({"clientVersions": [{"min": "9.0"}]})), {"x": 1})
+    _publish(tenant, [window, later])  # a new publication: new sequence, new section digest
+    restarted = _phone(tenant, tmp_path / "g1", client)  # the app restarts: a new client, the same storage
+    again = restarted.check("fake", device)
+    assert again.sequence == 2 and (again.answer["resultStatus"], again.static) == (206, True)
+    assert _posts(again) == [] and again.chosen == {"": "window"}
+    assert again.answer == _server_answer(
+        tenant, {"platform": "android", "userId": "g1", "clientVersion": "1.0"}
+    )
+    other = restarted.check("fake", Device("android", user_id="g2", client_version="1.0"))
+    assert len(_posts(other)) == 1  # a grant is per device: another user on this phone asks
+
+
+def test_a_full_window_is_closed_in_the_manifest_and_nobody_new_asks(product, client, tmp_path):
+    from chalicelib.manifests.publisher import index_path
+    from chalicelib.store import delivery as store
+
+    tenant, _ = _tenant_with_whitelists()
+    fallback = Candidate("official", compile_target(parse_target({})), {"resultStatus": 202})
+    _window(tenant, 2, fallback)
+    phone = _phone(tenant, tmp_path / "phone", client)
+    winners = [phone.check("fake", Device("android", user_id=f"w{n}", client_version="1.0")) for n in (1, 2)]
+    assert [(d.answer["resultStatus"], d.static) for d in winners] == [(206, False), (206, False)]
+    index = decode(store.get_file(index_path(tenant, "android")))
+    segment = decode(store.get_file(index["products"]["fake"]["segments"][0]["path"]))
+    assert segment["candidates"][0]["closed"] is True  # the last place closed it
+    late = _phone(tenant, tmp_path / "late", client).check(
+        "fake", Device("android", user_id="w3", client_version="1.0")
+    )
+    assert (late.answer["resultStatus"], late.static, _posts(late)) == (202, True, [])
+    held = phone.check("fake", Device("android", user_id="w1", client_version="1.0"))
+    assert (held.answer["resultStatus"], held.static) == (206, True)
+
+
+def test_a_lost_claim_on_a_full_window_still_open_in_the_manifest_closes_it(product, client, tmp_path):
+    """One quota for both platforms: the Android claim that takes the last place closes Android's
+    index; iOS's still shows the window open, so the first iOS device asks, loses, and that check
+    closes iOS's index, so nobody else on iOS asks."""
+    from chalicelib.manifests.publisher import index_path
+    from chalicelib.services import publishing
+    from chalicelib.store import delivery as store
+
+    tenant, _ = _tenant_with_whitelists()
+    window = _window(tenant, 1)
+    fake_product.RELEASES[(tenant.key, "ios")] = [window]
+    publishing.changed(tenant, "fake", (Platform.IOS,))
+    android = _phone(tenant, tmp_path / "a", client).check(
+        "fake", Device("android", user_id="a1", client_version="1")
+    )
+    assert android.answer["resultStatus"] == 206
+
+    def ios_closed():
+        index = decode(store.get_file(index_path(tenant, "ios")))
+        return decode(store.get_file(index["products"]["fake"]["unversioned"]["path"]))["candidates"][0].get(
+            "closed"
+        )
+
+    assert not ios_closed()
+    lost = _phone(tenant, tmp_path / "i1", client).check(
+        "fake", Device("ios", user_id="i1", client_version="1")
+    )
+    assert (lost.answer["resultStatus"], len(_posts(lost))) == (201, 1)
+    assert ios_closed() is True
+    late = _phone(tenant, tmp_path / "i2", client).check(
+        "fake", Device("ios", user_id="i2", client_version="1")
+    )
+    assert (late.answer["resultStatus"], late.static, _posts(late)) == (201, True, [])
+
+
+def test_a_tampered_or_foreign_grant_is_refused(product, client, tmp_path):
+    import json
+
+    from chalicelib.domain.grants import identity_hash
+    from chalicelib.domain.manifests import b64url, canonical_json, unb64url
+    from chalicelib.security import signing
+
+    tenant, _ = _tenant_with_whitelists()
+    window = _window(tenant, 5)
+    phone = _phone(tenant, tmp_path / "phone", client)
+    g1 = Device("android", user_id="g1", client_version="1.0")
+    phone.check("fake", g1)
+    state_file = tmp_path / "phone" / "state.json"
+    state = json.loads(state_file.read_text())
+    ((key, envelope),) = state["grants"].items()
+    assert phone.grant_refusal("fake", "window", g1, now=0) is None
+
+    def stored(replacement):
+        state["grants"] = {key: replacement}
+        state.pop("dynamic", None)  # no remembered API answer either: only the grant could answer
+        state_file.write_text(json.dumps(state))
+
+    document = json.loads(unb64url(envelope["payload"]))
+    stored({**envelope, "payload": b64url(json.dumps({**document, "until": WINDOW_END + 1}).encode())})
+    assert "signature" in phone.grant_refusal("fake", "window", g1, now=0)
+    tampered = phone.check("fake", g1)
+    assert len(_posts(tampered)) == 1  # not held: the device asks again (and gets a good grant back)
+    assert phone.grant_refusal("fake", "window", g1, now=0) is None
+
+    stranger = signing.generate()  # signed by a key this app does not pin (another tenant's)
+    foreign = json.loads(
+        signing.sign(stranger.private_raw, stranger.key_id, canonical_json(document)).to_bytes()
+    )
+    stored(foreign)
+    assert "pinned keys" in phone.grant_refusal("fake", "window", g1, now=0)
+    assert len(_posts(phone.check("fake", g1))) == 1
+    assert phone.grant_refusal("fake", "window", g1, now=WINDOW_END) == "the grant has run out"
+    from chalicelib.services import signing_keys
+
+    pinned = signing_keys.public_keys(tenant)  # the same keys: an app built for two workspaces
+    other_workspace = _phone(TenantId(tenant.app_id, "other"), tmp_path / "phone", client, keys=pinned)
+    assert other_workspace.grant_refusal("fake", "window", g1, now=0) == "the grant is for another workspace"
+
+    # a genuine grant of this tenant, but stored for another device of the phone
+    g2 = Device("android", user_id="g2", client_version="1.0")
+    state = json.loads(state_file.read_text())
+    genuine = next(iter(state["grants"].values()))
+    g2_key = key.rsplit("|", 1)[0] + "|" + identity_hash("g2")
+    state["grants"] = {g2_key: genuine}
+    state_file.write_text(json.dumps(state))
+    assert phone.grant_refusal("fake", "window", g2, now=0) == "the grant is for another device"
+    assert len(_posts(phone.check("fake", g2))) == 1
+    assert window.closed is False
+
+
+def test_the_poll_interval_is_data_and_the_cdn_headers_follow_it(product, admin, demo, aws):
+    import boto3
+
+    from chalicelib.manifests.publisher import index_path, legacy_index_path
+    from chalicelib.store import delivery as store
+    from tests.conftest import ws_path
+
+    tenant = TenantId(demo["appId"], demo["workspaceId"])
+    _publish(tenant, [Candidate("a", compile_target(parse_target({})), {"resultStatus": 204})])
+    s3 = boto3.client("s3", region_name="us-east-1")
+    bucket = aws.buckets["DeliveryBucket"]
+
+    def cache_control(path):
+        return s3.head_object(Bucket=bucket, Key=path)["CacheControl"]
+
+    index = decode(store.get_file(index_path(tenant, "android")))
+    assert index["poll"] == {"seconds": 600, "staleIfError": 604800}  # the default
+    assert cache_control(index_path(tenant, "android")) == (
+        "public, max-age=600, stale-while-revalidate=600, stale-if-error=604800"
+    )
+    segment = index["products"]["fake"]["segments"][0]["path"]
+    assert cache_control(segment) == "public, max-age=31536000, immutable"
+
+    for bad, rule in ((30, "between 60 and 86400"), (86401, "between 60 and 86400"), ("600", "whole number")):
+        refused = admin.put(ws_path(demo, "/delivery/settings"), {"pollSeconds": bad})
+        assert refused.status == 400 and refused.body["field"] == "pollSeconds", refused.body
+        assert rule in refused.body["message"]
+    changed = admin.put(ws_path(demo, "/delivery/settings"), {"pollSeconds": 1800})
+    assert changed.status == 200 and changed.body["pollSeconds"] == 1800
+    assert admin.get(ws_path(demo, "/delivery/settings")).body["pollSeconds"] == 1800
+    index = decode(store.get_file(index_path(tenant, "android")))
+    assert index["poll"]["seconds"] == 1800 and index["sequence"] == 2  # re-published with it
+    assert "max-age=1800, stale-while-revalidate=1800" in cache_control(index_path(tenant, "android"))
+    assert "max-age=1800" in cache_control(legacy_index_path(tenant, "fake", "android"))
+
+    admin.post(
+        ws_path(demo, "/users"), {"username": "viewer7", "password": "a-long-password", "role": "viewer"}
+    )
+    token = admin.login("viewer7", "a-long-password")
+    assert admin.put(ws_path(demo, "/delivery/settings"), {"pollSeconds": 900}, token=token).status == 403
+    assert admin.get(ws_path(demo, "/delivery/settings"), token=token).body["pollSeconds"] == 1800
+
+
+def test_one_index_per_platform_and_the_deprecated_per_product_indexes(product, client, tmp_path):
+    """One conditional request per check round answers every product; a change in one product re-signs
+    the platform's index and that product's deprecated index only, and no other product's segments."""
+    from chalicelib.manifests.publisher import legacy_index_path
+    from chalicelib.store import delivery as store
+
+    tenant, _ = _tenant_with_whitelists()
+    _publish(tenant, [Candidate("a", compile_target(parse_target({})), {"resultStatus": 204})])
+    phone = _device_client(tenant, tmp_path, client)
+    device = Device("android", client_version="1.0", user_id="x")
+    products = ("fake", "upgrade", "config", "hotpatch", "h5")
+    first = phone.check_round(device, products)
+    assert first.requests[0] == f"GET /m/{tenant.app_id}/{tenant.workspace_id}/android/index.json 200"
+    assert [r for r in first.requests if "index.json" in r] == first.requests[:1]
+    assert first.decisions["fake"].answer["resultStatus"] == 204
+    assert first.decisions["upgrade"].answer == {"resultStatus": 201, "userId": "x"}
+    assert all(d.static for d in first.decisions.values())
+    again = phone.check_round(device, products)
+    assert again.requests == [f"GET /m/{tenant.app_id}/{tenant.workspace_id}/android/index.json 304"]
+
+    legacy_before = {p: decode(store.get_file(legacy_index_path(tenant, p, "android"))) for p in products}
+    assert legacy_before["fake"]["product"] == "fake" and legacy_before["fake"]["sequence"] == 1
+    _publish(tenant, [Candidate("b", compile_target(parse_target({})), {"resultStatus": 206})])
+    legacy_after = {p: decode(store.get_file(legacy_index_path(tenant, p, "android"))) for p in products}
+    assert legacy_after["fake"]["sequence"] == 2
+    assert all(legacy_after[p] == legacy_before[p] for p in products if p != "fake")  # not re-signed
+    changed = phone.check_round(device, products)
+    assert changed.decisions["fake"].answer["resultStatus"] == 206
+    assert len(changed.requests) == 2  # the index, and the one new segment of the changed product
+
+    old = _device_client(tenant, tmp_path, client)  # a protocol-1 client still works on the old paths
+    old._protocol = 1
+    legacy = old.check("fake", device)
+    assert legacy.answer["resultStatus"] == 206 and legacy.requests[0].startswith(
+        f"GET /{legacy_index_path(tenant, 'fake', 'android')} 200"
+    )

@@ -106,7 +106,7 @@ def test_gray_official_and_rollback_reach_devices_even_with_stale_manifests(
     from chalicelib.manifests.publisher import index_path
     from chalicelib.store import delivery as store
 
-    old_index = store.get_file(index_path(_tenant(demo), "hotpatch", Platform.IOS))  # lists P2, no rollback
+    old_index = store.get_file(index_path(_tenant(demo), Platform.IOS))  # lists P2, no rollback
     assert old_index is not None
 
     rolled = admin.post(ws_path(demo, f"/hotpatch/patches/{p2}/rollback"))

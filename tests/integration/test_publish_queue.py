@@ -40,16 +40,18 @@ def _published(admin, demo) -> dict:
     return reply.body
 
 
-def _publish_worker():
-    """The local stack's worker for the publish queue, polling without waits or visibility delay."""
+def _publish_worker(aws):
+    """The local stack's worker for the publish queue, polling without waits or visibility delay. The
+    queue comes from this test's resources, not from the queue name ``app`` was imported with (another
+    test of this process may have imported it under another stack)."""
     from app import app
-    from mds.local.worker import workers_for_app
+    from mds.local.worker import SqsWorker
 
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    worker = next(w for w in workers_for_app(app, sqs, region="us-east-1", account="123456789012")
-                  if w.function_name == "on_publish")  # fmt: skip
-    worker.wait_seconds = worker.visibility_timeout = 0
-    return worker
+    return SqsWorker(
+        boto3.client("sqs", region_name="us-east-1"), queue_url=aws.queue_urls["PublishQueue"],
+        queue_arn=aws.queue_arns["PublishQueue"], handler=app.handler_map["on_publish"],
+        function_name="on_publish", batch_size=10, visibility_timeout=0, wait_seconds=0,
+    )  # fmt: skip
 
 
 def _queued(aws) -> int:
@@ -57,7 +59,9 @@ def _queued(aws) -> int:
         QueueUrl=aws.queue_urls["PublishQueue"],
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def _offered(demo, client, tmp_path) -> int:
@@ -86,7 +90,7 @@ def test_a_queued_write_answers_before_publishing_and_the_worker_publishes_it(
     assert before["pending"] is True and before["sequence"] == 0  # committed, not published by the request
     assert _offered(demo, client, tmp_path) == 201  # no upgrade
 
-    worker = _publish_worker()
+    worker = _publish_worker(aws)
     assert worker.poll_once() >= 1
     after = _published(admin, demo)
     assert after["pending"] is False and after["sequence"] >= 1
@@ -96,8 +100,10 @@ def test_a_queued_write_answers_before_publishing_and_the_worker_publishes_it(
 
 def test_a_burst_of_changes_costs_one_publication_per_batch(admin, demo, aws, monkeypatch):
     _mode(monkeypatch, "queued")
-    task_id = add_task(admin, demo, _store_package(admin, demo), type="official", mode="forced").body["taskId"]
-    worker = _publish_worker()
+    task_id = add_task(admin, demo, _store_package(admin, demo), type="official", mode="forced").body[
+        "taskId"
+    ]
+    worker = _publish_worker(aws)
     while worker.poll_once():
         pass
     first = _published(admin, demo)["sequence"]
@@ -117,8 +123,10 @@ def test_a_failed_publication_after_the_commit_answers_success_and_the_worker_re
     admin, demo, aws, client, tmp_path, monkeypatch, mode
 ):
     _mode(monkeypatch, mode)
-    task_id = add_task(admin, demo, _store_package(admin, demo), type="official", mode="forced").body["taskId"]
-    worker = _publish_worker()
+    task_id = add_task(admin, demo, _store_package(admin, demo), type="official", mode="forced").body[
+        "taskId"
+    ]
+    worker = _publish_worker(aws)
     while worker.poll_once():
         pass
     assert _offered(demo, client, tmp_path) == 206
@@ -152,9 +160,9 @@ def test_a_message_already_covered_by_a_publication_publishes_nothing(admin, dem
     from chalicelib.services import publishing
 
     tenant = TenantId(demo["appId"], demo["workspaceId"])
-    sequence = publishing.publish(tenant, "upgrade", Platform.IOS)  # e.g. the reconciler got there first
+    sequence = publishing.publish(tenant, Platform.IOS)  # e.g. the reconciler got there first
     assert sequence is not None and _published(admin, demo)["pending"] is False
-    assert _publish_worker().poll_once() == 2  # the package's message and the task's
+    assert _publish_worker(aws).poll_once() == 2  # the package's message and the task's
     assert _published(admin, demo)["sequence"] == sequence
 
 

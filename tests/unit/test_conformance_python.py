@@ -245,7 +245,7 @@ def make_client(tmp_path: Path, server: KitCdn, clock: list[int]) -> DeviceClien
         app_id=SCENARIOS["app"]["appId"], workspace_id=SCENARIOS["app"]["workspaceId"],
         public_keys=raw_keys(SCENARIOS["publicKeys"]), state_dir=tmp_path,
         transport=httpx.MockTransport(server.cdn), api_transport=httpx.MockTransport(server.api),
-        clock=lambda: clock[0],
+        clock=lambda: clock[0], protocol=1,  # the kit's scenarios are on the per-product indexes
     )  # fmt: skip
 
 

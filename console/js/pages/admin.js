@@ -1,5 +1,5 @@
 // Workspace administration (admins): members and their roles, AccessKeys (the secret is shown once),
-// and the signing keys apps pin for static delivery (rotate).
+// the signing keys apps pin for static delivery (rotate), and how often devices check (the poll interval).
 import { api } from "../api.js";
 import {
   badge, busy, clear, confirmDialog, describe, field, form, formValues, h, input, select, showError, table, when,
@@ -16,8 +16,9 @@ export async function render(body, ctx) {
   const users = h("section", { "aria-labelledby": "users-title" });
   const keys = h("section", { "aria-labelledby": "keys-title" });
   const signing = h("section", { "aria-labelledby": "signing-title" });
-  clear(body, users, keys, signing, workspaces);
-  await Promise.all([renderUsers(users, ctx), renderKeys(keys, ctx), renderSigning(signing, ctx)]);
+  const polling = h("section", { "aria-labelledby": "polling-title" });
+  clear(body, users, keys, signing, polling, workspaces);
+  await Promise.all([renderUsers(users, ctx), renderKeys(keys, ctx), renderSigning(signing, ctx), renderPolling(polling, ctx)]);
 }
 
 async function renderUsers(section, ctx) {
@@ -185,6 +186,38 @@ async function renderSigning(section, ctx) {
       signing.keys,
       { empty: "No key yet: one is made on the first publish." },
     ));
+}
+
+// The poll interval is published in every index: devices wait that long between check rounds, and the
+// CDN caches the index for as long (a publication invalidates it, so changes are not held back).
+async function renderPolling(section, ctx) {
+  const settings = await api.get(`${ctx.ws}/delivery/settings`);
+  const submit = h("button", { type: "submit", class: "primary" }, "Save");
+  const el = form(
+    {
+      class: "card",
+      "aria-label": "Device polling",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const raw = formValues(el).pollSeconds;
+        await busy(submit, (async () => {
+          try {
+            const saved = await api.put(`${ctx.ws}/delivery/settings`, { pollSeconds: /^\d+$/.test(raw) ? Number(raw) : raw });
+            ctx.notice(`Devices now check every ${saved.pollSeconds} s; every index is re-published.`);
+            renderPolling(section, ctx);
+          } catch (error) {
+            showError(el, error);
+          }
+        })());
+      },
+    },
+    h("div", { class: "grid" },
+      field("Check interval (seconds)", input("pollSeconds", { value: String(settings.pollSeconds), inputmode: "numeric" }), {
+        hint: `${settings.minPollSeconds}-${settings.maxPollSeconds}; default ${settings.defaultPollSeconds}. Fewer checks cost less (most of the delivery bill is CDN requests).`,
+      })),
+    h("div", { class: "actions" }, submit),
+  );
+  clear(section, h("div", { class: "toolbar" }, h("h2", { id: "polling-title" }, "Device polling")), el);
 }
 
 // Platform superusers create workspaces (and become their admin).
