@@ -330,9 +330,7 @@ def events_story(ws: Workspace, make_phones, *, report: dict, h5_installed: str)
 
     for batch in sent:
         post(batch)
-    restarted = make_phones(
-        **setup
-    )  # a new process on the same storage: the facts are known, nothing is queued
+    restarted = make_phones(**setup)  # a new process on the same storage: the facts are known, nothing is queued
     restarted.call("upgrade.check", phone="ev0", device=android("ev0", "5.0"), **report)
     assert record(restarted, "ev0", "install.finished", upgrade) is False
     assert (
