@@ -22,7 +22,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +125,22 @@ def product_section(index: Mapping[str, Any], product: str) -> Mapping[str, Any]
         section: Mapping[str, Any] | None = index.get("products", {}).get(product)
         return section
     return index if index.get("product") == product else None
+
+
+def product_section_document(
+    candidates: Sequence[Candidate], entry: Callable[[Segment], Mapping[str, str]]
+) -> dict[str, Any]:
+    """A product's section of the combined index, with its digest. ``entry`` names the file of a
+    segment (``{"path", "sha256"}``; the publisher writes it, the conformance kit only computes it)."""
+    cuts, segments = split_segments(candidates)
+    section: dict[str, Any] = {
+        "cuts": [cut_to_json(c) for c in cuts],
+        "segments": [dict(entry(s)) for s in segments],
+        "unversioned": dict(entry(unversioned_segment(candidates))),
+        "whitelists": sorted({w for c in candidates for w in c.target.whitelist_ids}),
+        "notAfter": earliest_not_after(candidates),
+    }
+    return {**section, "digest": section_digest(section)}
 
 
 def section_digest(section: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from chalicelib.domain.delivery import Candidate
@@ -28,14 +29,10 @@ from chalicelib.domain.manifests import (
     Envelope,
     Segment,
     canonical_json,
-    cut_to_json,
-    earliest_not_after,
     index_cache_control,
     poll_document,
-    section_digest,
+    product_section_document,
     sha256_hex,
-    split_segments,
-    unversioned_segment,
 )
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
@@ -131,16 +128,7 @@ def publish(
 
     sections: dict[str, dict[str, Any]] = {}
     for product in sorted(candidates_by_product):
-        candidates = candidates_by_product[product]
-        cuts, segments = split_segments(candidates)
-        section: dict[str, Any] = {
-            "cuts": [cut_to_json(c) for c in cuts],
-            "segments": [entry(product, s) for s in segments],
-            "unversioned": entry(product, unversioned_segment(candidates)),
-            "whitelists": sorted({w for c in candidates for w in c.target.whitelist_ids}),
-            "notAfter": earliest_not_after(candidates),
-        }
-        sections[product] = {**section, "digest": section_digest(section)}
+        sections[product] = product_section_document(candidates_by_product[product], partial(entry, product))
     whitelist_ids = sorted({w for section in sections.values() for w in section["whitelists"]})
     not_afters = [s["notAfter"] for s in sections.values() if s["notAfter"] is not None]
     not_after = min(not_afters) if not_afters else None
