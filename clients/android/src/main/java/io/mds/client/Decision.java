@@ -13,14 +13,22 @@ public final class Decision {
     private final Map<String, String> chosen;
     private final MdsException refused;
     private final List<String> requests;
+    private final Long nextCheckAt;
 
-    Decision(JSONObject answer, boolean fromCdn, Long sequence, Map<String, String> chosen, MdsException refused, List<String> requests) {
+    Decision(JSONObject answer, boolean fromCdn, Long sequence, Map<String, String> chosen, MdsException refused, List<String> requests,
+            Long nextCheckAt) {
         this.answer = answer;
         this.fromCdn = fromCdn;
         this.sequence = sequence;
         this.chosen = Collections.unmodifiableMap(chosen);
         this.refused = refused;
         this.requests = Collections.unmodifiableList(requests);
+        this.nextCheckAt = nextCheckAt;
+    }
+
+    /** The same decision with {@code requests} (a one-product check lists its round's requests, the index first). */
+    Decision withRequests(List<String> all) {
+        return new Decision(answer, fromCdn, sequence, chosen, refused, all, nextCheckAt);
     }
 
     /** The product's answer (mPaaS field names). */
@@ -28,7 +36,7 @@ public final class Decision {
         return answer;
     }
 
-    /** Answered from the CDN manifests alone (no dynamic API call). */
+    /** Answered from the CDN manifests alone (no dynamic API call): also for a time-window place held by a grant. */
     public boolean isStatic() {
         return fromCdn;
     }
@@ -56,5 +64,14 @@ public final class Decision {
     /** {@code "GET /<path> <status>"} / {@code "POST /client/v1/<product>/check <status>"}, in order. */
     public List<String> requests() {
         return requests;
+    }
+
+    /**
+     * Epoch seconds when the device should check again: now + the index's {@code poll.seconds}, or the index's
+     * {@code notAfter} (a time-bounded entry ends) when that is sooner and still ahead; null when the product
+     * has nothing published (the answer came from the API alone).
+     */
+    public Long nextCheckAt() {
+        return nextCheckAt;
     }
 }

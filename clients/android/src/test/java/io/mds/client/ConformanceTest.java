@@ -11,14 +11,16 @@ import io.mds.client.amr.AmrVerifier;
 import io.mds.client.amr.RsaKey;
 import io.mds.client.engine.Answers;
 import io.mds.client.engine.Candidate;
+import io.mds.client.engine.Claims;
 import io.mds.client.engine.CompiledTarget;
 import io.mds.client.engine.Cuts;
 import io.mds.client.engine.Device;
 import io.mds.client.engine.Envelope;
-import io.mds.client.engine.Index;
+import io.mds.client.engine.Grant;
 import io.mds.client.engine.Json;
 import io.mds.client.engine.PublicKeys;
 import io.mds.client.engine.PublishedMembership;
+import io.mds.client.engine.Section;
 import io.mds.client.engine.Selection;
 import io.mds.client.engine.Selector;
 import io.mds.client.engine.Text;
@@ -33,9 +35,11 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.json.JSONArray;
 import org.json.JSONObject;
 import org.junit.jupiter.api.Test;
@@ -148,10 +152,10 @@ class ConformanceTest {
     void delivery() throws Exception {
         JSONObject data = Kit.load("delivery");
         JSONObject segments = data.getJSONObject("segments");
-        Index index = Index.fromDocument(segments.getJSONObject("index"));
+        Section section = Section.fromDocument(segments.getJSONObject("index"));
         for (JSONObject c : list(segments.getJSONArray("cases"))) {
             JSONObject context = new JSONObject().put("platform", "android").put("clientVersion", c.opt("clientVersion"));
-            assertEquals(c.getString("path"), index.segmentFor(Device.fromContext(context).clientVersion()).path(), c.toString());
+            assertEquals(c.getString("path"), section.segmentFor(Device.fromContext(context).clientVersion()).path(), c.toString());
         }
         Map<String, List<Candidate>> candidates = new LinkedHashMap<String, List<Candidate>>();
         for (String name : Text.keys(data.getJSONObject("candidates"))) {
@@ -159,18 +163,43 @@ class ConformanceTest {
             for (JSONObject c : list(data.getJSONObject("candidates").getJSONArray(name))) parsed.add(Candidate.fromJson(c));
             candidates.put(name, parsed);
         }
+        int withHeld = 0;
         for (JSONObject c : list(data.getJSONArray("decisions"))) {
             Device device = Device.fromContext(data.getJSONObject("devices").getJSONObject(c.getString("device")));
-            Selection selection = Selector.decideEach(candidates.get(c.getString("candidates")), device, membership(data), c.getLong("now"));
-            String name = c.getString("candidates") + " / " + c.getString("device") + " / " + c.get("now");
+            final Set<String> held = new HashSet<String>();
+            JSONArray grants = c.optJSONArray("held");
+            for (int i = 0; grants != null && i < grants.length(); i++) held.add(grants.getString(i));
+            if (grants != null) withHeld++;
+            Claims claims = candidate -> held.contains(candidate.id());
+            Selection selection = Selector.decideEach(candidates.get(c.getString("candidates")), device, membership(data), c.getLong("now"), claims);
+            String name = c.getString("candidates") + " / " + c.getString("device") + " / " + c.get("now") + " / held " + held;
             if (selection.askServer() != null) {
                 assertEquals(c.optString("askServer"), selection.askServer().id(), name);
                 continue;
             }
+            assertTrue(c.has("chosen"), name + ": chose " + selection.chosen().keySet() + ", the kit asks the server");
             JSONObject chosen = new JSONObject();
             for (Map.Entry<String, Candidate> e : selection.chosen().entrySet()) chosen.put(e.getKey(), e.getValue().id());
             assertTrue(Json.same(c.getJSONObject("chosen"), chosen), name + ": " + chosen);
         }
+        assertTrue(withHeld > 0, "the kit has decisions with grants held");
+    }
+
+    @Test
+    void grants() throws Exception {
+        JSONObject data = Kit.load("grants");
+        JSONObject app = data.getJSONObject("app");
+        List<JSONObject> cases = list(data.getJSONArray("cases"));
+        Set<String> reasons = new HashSet<String>();
+        for (JSONObject c : cases) {
+            PublicKeys keys = PublicKeys.fromJson(c.has("publicKeys") ? c.getJSONObject("publicKeys") : data.getJSONObject("publicKeys"));
+            String reason = Grant.refusal(Text.utf8(c.getString("file")), keys, app.getString("appId"), app.getString("workspaceId"),
+                    c.getString("product"), c.getString("candidate"), Device.fromContext(c.getJSONObject("device")), c.getLong("now"));
+            assertEquals(c.getBoolean("held") ? null : c.getString("reason"), reason, c.getString("name"));
+            if (reason != null) reasons.add(reason);
+        }
+        assertEquals(new HashSet<String>(java.util.Arrays.asList("signature", "unknown-key", "format", "workspace", "release", "device", "expired")),
+                reasons, "every reason code has a case");
     }
 
     @Test
@@ -226,21 +255,35 @@ class ConformanceTest {
         }
     }
 
+    /** A device of the kit: its network, clock and storage; {@link #restart()} is a new app process on the same storage. */
     private static final class Setup {
         final KitNetwork network = new KitNetwork();
         final double[] now = new double[1];
-        final DeliveryClient delivery;
+        final MemoryStorage storage = new MemoryStorage();
+        final MdsOptions options;
+        DeliveryClient delivery;
 
         Setup(JSONObject data, NetworkType net) throws Exception {
             now[0] = data.getLong("now");
-            MdsOptions.Builder options = MdsOptions.builder().cdnUrl("http://cdn.kit").apiUrl("http://api.kit")
+            MdsOptions.Builder builder = MdsOptions.builder().cdnUrl("http://cdn.kit").apiUrl("http://api.kit")
                     .appId(data.getJSONObject("app").getString("appId")).workspaceId(data.getJSONObject("app").getString("workspaceId"))
-                    .storage(new MemoryStorage()).transport(network).clock(() -> now[0]).networkType(net);
+                    .storage(storage).transport(network).clock(() -> now[0]).networkType(net);
             JSONObject keys = data.getJSONObject("publicKeys");
-            for (String id : Text.keys(keys)) options.publicKey(id, keys.getString(id));
+            for (String id : Text.keys(keys)) builder.publicKey(id, keys.getString(id));
             JSONObject patchKeys = data.getJSONObject("patchKeys");
-            for (String id : Text.keys(patchKeys)) options.patchKey(id, patchKeys.getString(id));
-            delivery = new DeliveryClient(options.build());
+            for (String id : Text.keys(patchKeys)) builder.patchKey(id, patchKeys.getString(id));
+            options = builder.build();
+            delivery = new DeliveryClient(options);
+        }
+
+        DeliveryClient restart() {
+            delivery = new DeliveryClient(options);
+            return delivery;
+        }
+
+        /** Every dynamic check went out with the client protocol. */
+        void assertProtocol(String name) {
+            for (JSONObject body : network.checks) assertEquals(2, body.optInt("protocol"), name + ": " + body);
         }
     }
 
@@ -248,6 +291,7 @@ class ConformanceTest {
     void upgradeScenarios() throws Exception {
         JSONObject data = Kit.load("scenarios");
         JSONObject group = data.getJSONObject("upgrade");
+        int restarts = 0;
         for (JSONObject scenario : list(group.getJSONArray("scenarios"))) {
             Setup setup = new Setup(data, () -> "WIFI");
             UpgradeClient upgrade = new UpgradeClient(setup.delivery);
@@ -257,6 +301,10 @@ class ConformanceTest {
             for (int n = 0; n < steps.size(); n++) {
                 JSONObject step = steps.get(n);
                 String name = scenario.getString("name") + " step " + n;
+                if (step.optBoolean("restart")) { // the app was restarted: nothing in memory survives, storage does
+                    upgrade = new UpgradeClient(setup.restart());
+                    restarts++;
+                }
                 setup.network.files = step.getJSONObject("cdn");
                 setup.now[0] = step.has("now") ? step.getLong("now") : data.getLong("now");
                 Device device = Device.fromContext(step.has("device") ? step.getJSONObject("device") : group.getJSONObject("device"));
@@ -271,10 +319,13 @@ class ConformanceTest {
                 assertNotNull(decision, name + ": " + check.error());
                 JSONObject got = new JSONObject().put("answer", decision.answer()).put("static", decision.isStatic())
                         .put("stale", decision.stale()).put("prompt", check.prompt()).put("requests", new JSONArray(decision.requests()))
-                        .put("refused", decision.refused() == null ? JSONObject.NULL : decision.refused().kind().wire());
+                        .put("refused", decision.refused() == null ? JSONObject.NULL : decision.refused().kind().wire())
+                        .put("nextCheckAt", decision.nextCheckAt() == null ? JSONObject.NULL : decision.nextCheckAt());
                 for (String key : Text.keys(expect)) assertTrue(Json.same(expect.get(key), got.get(key)), name + " " + key + ": " + got.get(key));
+                setup.assertProtocol(name);
             }
         }
+        assertTrue(restarts > 0, "the kit has restart steps");
     }
 
     @Test
@@ -288,6 +339,7 @@ class ConformanceTest {
             List<JSONObject> steps = list(scenario.getJSONArray("steps"));
             for (int n = 0; n < steps.size(); n++) {
                 JSONObject step = steps.get(n);
+                if (step.optBoolean("restart")) patches = new HotpatchClient(setup.restart());
                 if (step.has("cdn")) setup.network.files = step.getJSONObject("cdn");
                 HotpatchSync result = step.has("replay") ? patches.applyAnswer(step.getJSONObject("replay"), device) : patches.sync(device);
                 JSONObject got = new JSONObject().put("applied", result.applied() == null ? JSONObject.NULL : result.applied())

@@ -15,6 +15,8 @@ final class KitNetwork implements Transport {
     JSONObject files = new JSONObject();
     JSONObject apiAnswer;
     final List<String> posts = new ArrayList<String>();
+    /** The bodies of the dynamic check requests ({@code POST /client/v1/<product>/check}), in order. */
+    final List<JSONObject> checks = new ArrayList<JSONObject>();
 
     static Response response(final int status, final byte[] body, final String etag) {
         return new Response() {
@@ -44,6 +46,7 @@ final class KitNetwork implements Transport {
         if (uri.getHost().equals("api.kit")) {
             posts.add(uri.getPath());
             if (uri.getPath().equals("/client/v1/hotpatch/report")) return response(200, Text.utf8("{\"ok\":true}"), null);
+            if (uri.getPath().endsWith("/check")) checks.add(Text.parseObject(Text.fromUtf8(body)));
             if (apiAnswer == null) throw new IOException("the scenario did not expect " + uri.getPath());
             return response(200, Text.utf8(apiAnswer.toString()), null);
         }

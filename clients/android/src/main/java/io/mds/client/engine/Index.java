@@ -1,55 +1,50 @@
 package io.mds.client.engine;
 
 import io.mds.client.MdsException;
-import java.util.ArrayList;
-import java.util.List;
-import org.json.JSONArray;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.json.JSONObject;
 
-/** A product's signed index: its sequence, the segment files by client-version cuts, and the whitelists. */
+/**
+ * The signed index of one (tenant, platform), schema 2 (docs/delivery.md, "Index document"): the sequence, the
+ * poll cadence, when the earliest time-bounded entry ends, every product's {@link Section} and the whitelists
+ * the segments name. Immutable.
+ */
 public final class Index {
+    public static final int SCHEMA = 2;
+
     private final long sequence;
-    private final Cuts cuts;
-    private final List<FileEntry> segments;
-    private final FileEntry unversioned;
+    private final Long pollSeconds;
+    private final Long notAfter;
+    private final Map<String, Section> sections;
     private final JSONObject whitelists;
 
-    /** A file an index lists: path and the SHA-256 of its signed payload. */
-    public static final class FileEntry {
-        private final String path;
-        private final String sha256;
-
-        FileEntry(JSONObject json) throws MdsException {
-            if (json == null) throw new MdsException(MdsException.Kind.FORMAT, "an index entry is missing");
-            path = json.optString("path");
-            sha256 = json.optString("sha256");
-        }
-
-        public String path() {
-            return path;
-        }
-
-        public String sha256() {
-            return sha256;
-        }
-    }
-
     private Index(JSONObject document) throws MdsException {
-        sequence = document.optLong("sequence");
-        JSONArray rawCuts = document.optJSONArray("cuts");
-        cuts = Cuts.fromJson(rawCuts == null ? new JSONArray() : rawCuts);
-        List<FileEntry> entries = new ArrayList<FileEntry>();
-        JSONArray raw = document.optJSONArray("segments");
-        for (int i = 0; raw != null && i < raw.length(); i++) entries.add(new FileEntry(raw.optJSONObject(i)));
-        if (entries.size() != (rawCuts == null ? 0 : rawCuts.length()) + 1) {
-            throw new MdsException(MdsException.Kind.FORMAT, "the index has " + entries.size() + " segments for its cuts");
+        Object schema = document.opt("schema");
+        if (!(schema instanceof Integer || schema instanceof Long) || ((Number) schema).longValue() != SCHEMA) {
+            throw new MdsException(MdsException.Kind.FORMAT, "the index is schema " + schema + ", not " + SCHEMA);
         }
-        segments = entries;
-        unversioned = new FileEntry(document.optJSONObject("unversioned"));
+        sequence = document.optLong("sequence");
+        JSONObject poll = document.optJSONObject("poll");
+        pollSeconds = poll == null ? null : whole(poll.opt("seconds"));
+        notAfter = whole(document.opt("notAfter"));
+        Map<String, Section> found = new LinkedHashMap<String, Section>();
+        JSONObject products = document.optJSONObject("products");
+        for (String product : products == null ? Collections.<String>emptyList() : Text.keys(products)) {
+            JSONObject section = products.optJSONObject(product);
+            if (section != null) found.put(product, Section.fromDocument(section));
+        }
+        sections = Collections.unmodifiableMap(found);
         JSONObject lists = document.optJSONObject("whitelists");
         whitelists = lists == null ? new JSONObject() : lists;
     }
 
+    private static Long whole(Object value) {
+        return value instanceof Number ? Long.valueOf(((Number) value).longValue()) : null;
+    }
+
+    /** A verified index document; throws {@code format} for anything that is not a schema-2 index. */
     public static Index fromDocument(JSONObject document) throws MdsException {
         return new Index(document);
     }
@@ -58,9 +53,19 @@ public final class Index {
         return sequence;
     }
 
-    /** The segment a device with {@code clientVersion} reads (null: {@code unversioned}). */
-    public FileEntry segmentFor(Version clientVersion) {
-        return clientVersion == null ? unversioned : segments.get(cuts.segmentIndex(clientVersion));
+    /** Seconds a device waits between check rounds ({@code poll.seconds}), or null. */
+    public Long pollSeconds() {
+        return pollSeconds;
+    }
+
+    /** Epoch seconds when the earliest time-bounded entry of any product ends, or null. */
+    public Long notAfter() {
+        return notAfter;
+    }
+
+    /** The product's section, or null when nothing is published for it. */
+    public Section section(String product) {
+        return sections.get(product);
     }
 
     /** Whitelist ID → {@code {"type": "normal", salt, version, path}} or {@code {"type": "regex", patterns}}. */
@@ -68,15 +73,9 @@ public final class Index {
         return whitelists;
     }
 
-    /** A segment file, verified: signature, then its payload SHA-256 against this index's entry. */
-    public static List<Candidate> readSegment(byte[] file, FileEntry entry, PublicKeys keys) throws MdsException {
-        Envelope opened = Envelope.open(file, keys, "segment " + entry.path());
-        if (!Text.hex(Text.sha256(opened.payload())).equals(entry.sha256())) {
-            throw new MdsException(MdsException.Kind.DIGEST, "segment " + entry.path() + " is not the one the index lists");
-        }
-        JSONArray raw = opened.document().optJSONArray("candidates");
-        List<Candidate> candidates = new ArrayList<Candidate>();
-        for (int i = 0; raw != null && i < raw.length(); i++) candidates.add(Candidate.fromJson(raw.optJSONObject(i)));
-        return candidates;
+    /** When to check again: now + the poll interval, or {@link #notAfter()} when that is sooner and still ahead. */
+    public long nextCheckAt(long now) {
+        long due = pollSeconds != null && pollSeconds > 0 ? now + pollSeconds : now;
+        return notAfter != null && notAfter > now ? Math.min(due, notAfter) : due;
     }
 }
