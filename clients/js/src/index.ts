@@ -65,11 +65,17 @@ function hasDeviceId(device: () => DeviceContext): boolean {
 
 export { type Answer, type ConfigValue, type Product, answerFor, intervalSeconds, typedValue } from "./answers.js";
 export { type VerifiedAmr, verifyAmr } from "./amr.js";
-export { type ClientOptions, DeliveryClient, type Decision, type Fetch, type FetchResponse } from "./client.js";
+export { type ClientOptions, DeliveryClient, type Decision, type Fetch, type FetchResponse, PRODUCTS, type Round, nextCheck } from "./client.js";
 export { ConfigClient, type ConfigListener } from "./config.js";
-export { Candidate, type CandidateJson, type IndexDocument, type Membership, NeedsServer, decideEach, decideEachNow, findSegment, readSegment } from "./delivery.js";
+export {
+  Candidate, type CandidateJson, type Claim, type FileEntry, type IndexDocument, type Membership, NeedsServer, type Section, type WhitelistEntry,
+  decideEach, decideEachNow, findSegment, productSection, readSegment, sectionDigest,
+} from "./delivery.js";
 export { type PublicKeys, openEnvelope, publicKeys } from "./envelope.js";
 export { MdsError, type MdsErrorKind } from "./errors.js";
+export {
+  GRANT_TYPE, type Grant, type GrantCheck, type GrantEnvelope, type GrantRefusal, grantRefusal, identityHash, openGrant, readGrant,
+} from "./grants.js";
 export { type Batch, type DeviceEvent, EVENTS_SCHEMA, EventReporter, type EventType, MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, type RecordOptions, configText, reasonText } from "./events.js";
 export { H5Client, type H5Happened, type H5SyncResult, type Resolved } from "./h5.js";
 export { HotpatchClient, type HotpatchSync } from "./hotpatch.js";

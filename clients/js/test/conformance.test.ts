@@ -3,9 +3,8 @@ import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   Candidate, CompiledTarget, DeliveryClient, Device, HotpatchClient, MdsError, MemoryStorage, NeedsServer, PublishedMembership,
-  UpgradeClient, Version, VersionRange, answerFor, bucket, decideEach, findSegment, intervalSeconds, normalizeNetwork, openEnvelope,
-  reportedNetwork,
-  publicKeys, rsaPublicKey, typedValue, verifyAmr,
+  UpgradeClient, Version, VersionRange, answerFor, bucket, decideEach, findSegment, grantRefusal, intervalSeconds, normalizeNetwork,
+  openEnvelope, reportedNetwork, publicKeys, rsaPublicKey, typedValue, verifyAmr,
 } from "../src/index.js";
 import { fromBase64 } from "../src/text.js";
 import { cutPosition, segmentIndex } from "../src/versions.js";
@@ -94,15 +93,35 @@ describe("delivery", () => {
     for (const c of data.decisions) {
       const device = Device.fromContext(data.devices[c.device]);
       const name = `${c.candidates} / ${c.device} / ${c.now}`;
+      // `held`: the device holds valid grants for those candidates (held → chosen; closed → skipped; else ask)
+      const held: string[] | undefined = c.held;
+      const claim = held === undefined ? null : (x: Candidate) => {
+        if (held.includes(x.id)) return true;
+        if (x.closed) return false;
+        throw new NeedsServer(x);
+      };
       try {
-        const chosen = await decideEach(candidates[c.candidates], device, membership(data), c.now);
+        const chosen = await decideEach(candidates[c.candidates], device, membership(data), c.now, claim);
         assert.deepEqual(Object.fromEntries(Object.entries(chosen).map(([s, x]) => [s, x.id])), c.chosen, name);
       } catch (error) {
         if (!(error instanceof NeedsServer)) throw error;
         assert.equal(error.candidate.id, c.askServer, name);
       }
     }
+    assert.ok(data.decisions.some((c: { held?: string[] }) => c.held?.length), "the kit has decisions with grants held");
   });
+});
+
+describe("grants", () => {
+  const data = kit("grants");
+  for (const c of data.cases) {
+    it(c.name, () => {
+      const keys = publicKeys(c.publicKeys ?? data.publicKeys);
+      const check = { ...data.app, product: c.product, candidate: c.candidate, device: Device.fromContext(c.device), now: c.now };
+      const refusal = grantRefusal(c.file, keys, check);
+      assert.equal(refusal, c.held ? null : c.reason);
+    });
+  }
 });
 
 describe("answers", () => {
@@ -143,22 +162,27 @@ describe("scenarios", () => {
   const setup = () => {
     const network = new KitNetwork();
     const clock = { now: data.now };
-    const delivery = new DeliveryClient({
+    const storage = new MemoryStorage();
+    // a restarted app: new clients over the same storage (nothing in memory survives)
+    const start = () => new DeliveryClient({
       cdnUrl: "http://cdn.kit", apiUrl: "http://api.kit", ...data.app, publicKeys: data.publicKeys,
-      storage: new MemoryStorage(), fetch: network.fetch, clock: () => clock.now,
+      storage, fetch: network.fetch, clock: () => clock.now,
     });
-    return { network, clock, delivery };
+    return { network, clock, delivery: start(), start };
   };
   for (const scenario of data.upgrade.scenarios) {
     it(`upgrade: ${scenario.name}`, async () => {
-      const { network, clock, delivery } = setup();
-      const upgrade = new UpgradeClient(delivery, () => "WIFI");
+      const { network, clock, delivery, start } = setup();
+      let upgrade = new UpgradeClient(delivery, () => "WIFI");
       network.apiAnswer = scenario.api?.answer ?? null;
       for (const [number, step] of scenario.steps.entries()) {
+        if (step.restart) upgrade = new UpgradeClient(start(), () => "WIFI");
         network.files = step.cdn;
         clock.now = step.now ?? data.now;
         const device = step.device ?? data.upgrade.device;
+        const posts = network.posts.length;
         const check = await upgrade.check(device);
+        for (const post of network.posts.slice(posts)) assert.equal((post.body as { protocol?: unknown }).protocol, 2, `step ${number}: ${post.path}`);
         if (step.expect.error) {
           assert.equal(check.result, "HAS_SOME_ERROR", `step ${number}`);
           assert.equal(check.error?.kind, step.expect.error, `step ${number}`);
@@ -168,6 +192,7 @@ describe("scenarios", () => {
         const got: Record<string, unknown> = { ...check.decision, prompt: check.prompt };
         const picked = Object.fromEntries(Object.keys(step.expect).map((k) => [k, got[k]]));
         assert.deepEqual(picked, step.expect, `step ${number}`);
+        assert.ok(!("grants" in check.answer), `step ${number}: the grants are not part of the answer`);
       }
     });
   }

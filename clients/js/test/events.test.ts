@@ -140,12 +140,12 @@ describe("device events from the products", () => {
 
   it("an upgrade check that offers a task and a config load report themselves, once", async () => {
     const { KitNetwork } = await import("./kit.js");
-    const { EVERYONE, publish } = await import("./publish.js");
+    const { EVERYONE, publishAll } = await import("./publish.js");
     const network = new KitNetwork();
     const server = api();
     const task = { id: "upgrade-task-9", target: EVERYONE, payload: { resultStatus: 206, taskId: "9", downloadURL: "http://cdn.kit/app.apk" } };
     const bundle = { id: "config-constant", target: EVERYONE, subject: "", payload: { configs: { feed_v2: { value: "true", type: "boolean" }, color: { value: "#fff", type: "string" } } } };
-    const files = { ...publish("upgrade", [task], 1), ...publish("config", [bundle], 1) };
+    const files = publishAll({ upgrade: [task], config: [bundle] }, 1);
     network.files = Object.fromEntries(Object.entries(files).map(([p, body]) => [p, { body }]));
     network.handle = ((cdn) => (url: string, init?: Parameters<Fetch>[1]) => (url.includes("/client/v1/events") ? server.fetch(url, init) : cdn(url, init)))(network.handle);
     const mds = await createMds({

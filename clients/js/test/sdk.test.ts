@@ -9,7 +9,7 @@ import { AsyncStorageAdapter, MdsError, MemoryStorage, type Storage, WebStorage,
 import { NodeFileStorage } from "../src/node.js";
 import { fromBase64, utf8 } from "../src/text.js";
 import { KitNetwork, kit, response } from "./kit.js";
-import { EVERYONE, PUBLIC_KEYS, publish } from "./publish.js";
+import { EVERYONE, INDEX, PUBLIC_KEYS, publish } from "./publish.js";
 
 const AMR = kit("amr");
 const DEVICE = { platform: "android", clientVersion: "5.0", userId: "alice" };
@@ -81,7 +81,7 @@ describe("typed errors keep the last good state", () => {
   it("a network failure on the first check is HAS_SOME_ERROR (network); later it is a stale answer", async () => {
     const network = new KitNetwork();
     const mds = await sdk(network);
-    network.files = { "m/APP/default/upgrade/android/index.json": { error: "network" } };
+    network.files = { [INDEX]: { error: "network" } };
     const offline = await mds.upgrade.check(DEVICE);
     assert.equal(offline.result, "HAS_SOME_ERROR");
     assert.ok(offline.error instanceof MdsError && offline.error.kind === "network");
@@ -90,7 +90,7 @@ describe("typed errors keep the last good state", () => {
     const fresh = await mds.upgrade.check(DEVICE);
     assert.equal(fresh.result, "HAS_NEW_VERSION");
     assert.equal(fresh.mode, "forced");
-    network.files = { "m/APP/default/upgrade/android/index.json": { error: "network" } };
+    network.files = { [INDEX]: { error: "network" } };
     const stale = await mds.upgrade.check(DEVICE);
     assert.equal(stale.result, "HAS_NEW_VERSION");
     assert.ok(stale.stale && stale.decision?.refused === "network");
