@@ -70,6 +70,20 @@ class NeedsServer(Exception):
 Claim = Callable[[Candidate], bool]
 
 
+def device_claim(holds: Claim) -> Claim:
+    """A device's claim of a time-window entry: held when it holds a valid grant for it (``holds``);
+    else a ``closed`` entry is skipped without asking; else only the server can tell (``NeedsServer``)."""
+
+    def claim(candidate: Candidate) -> bool:
+        if holds(candidate):
+            return True
+        if candidate.closed:
+            return False
+        raise NeedsServer(candidate)
+
+    return claim
+
+
 @dataclass(frozen=True)
 class PlaceRequest:
     """A time-window place to claim on the server: the task's ID (``candidate.id`` without its

@@ -21,6 +21,15 @@ from typing import Any
 
 GRANT_TYPE = "mds-grant/1"
 
+# Why a grant is not held, by reason code (the conformance kit's ``grants`` vectors name the codes; the
+# envelope's own reasons — ``signature``, ``unknown-key``, ``format`` — come first).
+REFUSALS = {
+    "workspace": "the grant is for another workspace",
+    "release": "the grant is for another release",
+    "device": "the grant is for another device",
+    "expired": "the grant has run out",
+}
+
 
 def identity_hash(identity: str) -> str:
     """How a grant names its device: the SHA-256 (hex) of its identity (user ID, else device ID)."""
@@ -83,11 +92,11 @@ class Grant:
         """Why this grant does not give ``candidate_id`` to the device with ``identity`` at ``now``
         (None: it does)."""
         if (self.app_id, self.workspace_id) != (app_id, workspace_id):
-            return "the grant is for another workspace"
+            return REFUSALS["workspace"]
         if (self.product, self.candidate_id) != (product, candidate_id):
-            return "the grant is for another release"
+            return REFUSALS["release"]
         if not identity or identity_hash(identity) != self.identity:
-            return "the grant is for another device"
+            return REFUSALS["device"]
         if now >= self.until:
-            return "the grant has run out"
+            return REFUSALS["expired"]
         return None

@@ -143,6 +143,30 @@ def product_section_document(
     return {**section, "digest": section_digest(section)}
 
 
+def index_document(
+    app_id: str,
+    workspace_id: str,
+    platform: str,
+    sections: Mapping[str, Mapping[str, Any]],
+    whitelists: Mapping[str, Any],
+    poll_seconds: int,
+) -> dict[str, Any]:
+    """The combined index of one (tenant, platform), without its ``sequence`` and ``publishedAt``:
+    every product's section, the whitelists they name, the poll cadence and the earliest end of any
+    time-bounded entry."""
+    ends = [s["notAfter"] for s in sections.values() if s.get("notAfter") is not None]
+    return {
+        "schema": INDEX_SCHEMA,
+        "appId": app_id,
+        "workspaceId": workspace_id,
+        "platform": platform,
+        "poll": poll_document(poll_seconds),
+        "products": {product: dict(section) for product, section in sections.items()},
+        "whitelists": dict(whitelists),
+        "notAfter": min(ends) if ends else None,
+    }
+
+
 def section_digest(section: Mapping[str, Any]) -> str:
     """What a device compares to tell whether a product changed (the section without its digest)."""
     return sha256_hex(canonical_json({k: v for k, v in section.items() if k != "digest"}))

@@ -30,7 +30,7 @@ from chalicelib.domain.manifests import (
     Segment,
     canonical_json,
     index_cache_control,
-    poll_document,
+    index_document,
     product_section_document,
     sha256_hex,
 )
@@ -130,19 +130,11 @@ def publish(
     for product in sorted(candidates_by_product):
         sections[product] = product_section_document(candidates_by_product[product], partial(entry, product))
     whitelist_ids = sorted({w for section in sections.values() for w in section["whitelists"]})
-    not_afters = [s["notAfter"] for s in sections.values() if s["notAfter"] is not None]
-    not_after = min(not_afters) if not_afters else None
     whitelists = {wid: publish_whitelist(tenant, wid, signer, writer) for wid in whitelist_ids}
-    content = {
-        "schema": INDEX_SCHEMA,
-        "appId": tenant.app_id,
-        "workspaceId": tenant.workspace_id,
-        "platform": platform.value,
-        "poll": poll_document(poll_seconds),
-        "products": sections,
-        "whitelists": whitelists,
-        "notAfter": not_after,
-    }
+    content = index_document(
+        tenant.app_id, tenant.workspace_id, platform.value, sections, whitelists, poll_seconds
+    )
+    not_after = content["notAfter"]
     digest = sha256_hex(canonical_json(content))
     state = store.get_state(tenant, platform.value)
     if state.digest == digest and not force:

@@ -34,6 +34,8 @@ def open_envelope(raw: bytes | None, public_keys: Mapping[str, bytes], what: str
         envelope = Envelope.parse(raw)
     except ValueError as exc:
         raise ManifestError(f"{what}: {exc}") from None
+    if envelope.key_id not in public_keys:
+        raise ManifestError(f"{what}: signed by key {envelope.key_id}, which is not one of the pinned keys")
     if not verify(envelope, dict(public_keys)):
         raise ManifestError(f"{what}: signature does not verify with the pinned keys")
     return envelope.document()

@@ -19,22 +19,26 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.delivery import Candidate, NeedsServer, decide_each
+from chalicelib.domain.answers import answer_for
+from chalicelib.domain.delivery import Candidate, NeedsServer, decide_each, device_claim
 from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.grants import REFUSALS, Grant, identity_hash
 from chalicelib.domain.manifests import (
+    POLL_DEFAULT_SECONDS,
     SCHEMA,
     Envelope,
     b64url,
     canonical_json,
     cut_to_json,
-    earliest_not_after,
     find_segment,
+    index_document,
+    product_section_document,
     sha256_hex,
-    split_segments,
-    unversioned_segment,
+    unb64url,
 )
 from chalicelib.domain.rollout import bucket
 from chalicelib.domain.targeting import (
@@ -528,43 +532,37 @@ def _open(text: str, keys: Mapping[str, str]) -> dict[str, Any]:
 # --- manifests (delivery, scenarios) ---------------------------------------------------------------
 
 
+PUBLISHED_AT = "2027-01-15T08:00:00.000000+00:00"
+
+
 def publish(
-    product: str,
     platform: str,
-    candidates: list[Candidate],
+    products: Mapping[str, list[Candidate]],
     *,
     sequence: int,
     key: tuple[str, bytes, bytes] = CURRENT,
+    poll_seconds: int = POLL_DEFAULT_SECONDS,
 ) -> tuple[str, dict[str, str]]:
-    """(index path, {path: file text}): what the publisher writes, without the store."""
-    base = f"m/{APP}/{WORKSPACE}/{product}/{platform}/"
+    """(index path, {path: file text}): what the publisher writes for one platform, without the store."""
     files: dict[str, str] = {}
 
-    def entry(segment: Any) -> dict[str, str]:
+    def entry(product: str, segment: Any) -> dict[str, str]:
         document = segment.document()
         digest = sha256_hex(canonical_json(document))
-        path = f"{base}seg/{key[0]}/{digest}.json"
+        path = f"m/{APP}/{WORKSPACE}/{product}/{platform}/seg/{key[0]}/{digest}.json"
         files[path] = sealed(document, key)
         return {"path": path, "sha256": digest}
 
-    cuts, segments = split_segments(candidates)
-    whitelist_ids = sorted({w for c in candidates for w in c.target.whitelist_ids})
-    index = {
-        "schema": SCHEMA,
-        "appId": APP,
-        "workspaceId": WORKSPACE,
-        "product": product,
-        "platform": platform,
-        "cuts": [cut_to_json(c) for c in cuts],
-        "segments": [entry(s) for s in segments],
-        "unversioned": entry(unversioned_segment(candidates)),
-        "whitelists": {w: index_whitelists()[w] for w in whitelist_ids},
-        "notAfter": earliest_not_after(candidates),
-        "sequence": sequence,
-        "publishedAt": "2027-01-15T08:00:00.000000+00:00",
+    sections = {
+        product: product_section_document(products[product], partial(entry, product))
+        for product in sorted(products)
     }
-    files[base + "index.json"] = sealed(index, key)
-    return base + "index.json", files
+    whitelist_ids = sorted({w for section in sections.values() for w in section["whitelists"]})
+    whitelists = {w: index_whitelists()[w] for w in whitelist_ids}
+    index = index_document(APP, WORKSPACE, platform, sections, whitelists, poll_seconds)
+    path = f"m/{APP}/{WORKSPACE}/{platform}/index.json"
+    files[path] = sealed({**index, "sequence": sequence, "publishedAt": PUBLISHED_AT}, key)
+    return path, files
 
 
 def upgrade_payload(task_id: str, status: int, version: str, **extra: Any) -> dict[str, Any]:
@@ -609,8 +607,8 @@ def delivery_group() -> dict[str, Any]:
         ),
         candidate("upgrade-task-1", {"platform": "android"}, upgrade_payload("1", 202, "5.0")),
     ]
-    index_path, files = publish("upgrade", "android", upgrades, sequence=3)
-    index = json.loads(Envelope.parse(files[index_path].encode()).payload)
+    index_path, files = publish("android", {"upgrade": upgrades}, sequence=3)
+    index = json.loads(Envelope.parse(files[index_path].encode()).payload)["products"]["upgrade"]
     segment_cases = []
     for version in [None, "3.5", "4", "4.0.0", "v4.0-beta", "4.0.1", "5.0.9", "5.1", "6"]:
         client_version = None if version is None else Version.parse_reported(version)
@@ -675,12 +673,33 @@ def delivery_group() -> dict[str, Any]:
                 except NeedsServer as needs:
                     case["askServer"] = needs.candidate.id
                 decisions.append(case)
+    # time windows as a device holds them: a closed window before an open one, then an official release
+    window = {"dynamic": True, "not_after": NOW + 3600}
+    windows = [
+        candidate("upgrade-task-12", v4, upgrade_payload("12", 206, "5.2"), closed=True, **window),
+        candidate("upgrade-task-11", v4, upgrade_payload("11", 204, "5.1"), **window),
+        candidate("upgrade-task-10", {"platform": "android"}, upgrade_payload("10", 202, "5.0")),
+    ]
+    for name in ("other 4.0", "whitelisted 4.0", "5.0.2"):
+        for held in ([], ["upgrade-task-12"], ["upgrade-task-11"], ["upgrade-task-12", "upgrade-task-11"]):
+            case = {"candidates": "windows", "device": name, "now": NOW, "held": held}
+            claim = device_claim(lambda c, held=held: c.id in held)
+            try:
+                chosen = decide_each(windows, device_of(devices[name]), membership, now=NOW, claim=claim)
+                case["chosen"] = {s: c.id for s, c in chosen.items()}
+            except NeedsServer as needs:
+                case["askServer"] = needs.candidate.id
+            decisions.append(case)
     return {
         "whitelists": index_whitelists(),
         "publicKeys": pinned(CURRENT),
         "segments": {"index": index, "cases": segment_cases},
         "files": shards,
-        "candidates": {"upgrade": [c.to_json() for c in upgrades], "h5": [c.to_json() for c in h5]},
+        "candidates": {
+            "upgrade": [c.to_json() for c in upgrades],
+            "h5": [c.to_json() for c in h5],
+            "windows": [c.to_json() for c in windows],
+        },
         "devices": devices,
         "decisions": decisions,
     }
@@ -914,25 +933,57 @@ def scenarios_group() -> dict[str, Any]:
     from chalicelib.security import rsa_keys
 
     device = {"platform": "android", "clientVersion": "4.0", "userId": "alice", "netType": "WIFI"}
+    bob = {**device, "userId": "bob"}
     official = candidate("upgrade-task-1", {"platform": "android"}, upgrade_payload("1", 204, "5.0"))
     single = candidate("upgrade-task-2", {"platform": "android"}, upgrade_payload("2", 202, "5.0"))
+    window_end = NOW + 30 * 86400
     window = candidate(
         "upgrade-task-5",
         {"platform": "android"},
         upgrade_payload("5", 206, "5.0"),
         dynamic=True,
-        not_after=NOW + 30 * 86400,
+        not_after=window_end,
     )
-    i1, v1 = publish("upgrade", "android", [official], sequence=5)
-    _, v_old = publish("upgrade", "android", [single], sequence=4)
-    _, v2 = publish("upgrade", "android", [single], sequence=6)
-    _, v_dyn = publish("upgrade", "android", [window], sequence=7)
-    _, v_dyn2 = publish("upgrade", "android", [window], sequence=8)
-    seg = lambda files: _index_of(files, i1)["segments"][0]["path"]  # noqa: E731
+    closed = Candidate(**{**window.__dict__, "closed": True})
+    feed = candidate(
+        "config-item-1", {"platform": "android"}, {"key": "feed_v2", "type": "boolean", "value": "true"},
+        subject="feed_v2",
+    )  # fmt: skip
+    soon = candidate(
+        "upgrade-task-6", {"platform": "android"}, upgrade_payload("6", 204, "5.0"), not_after=NOW + 60
+    )
+    i1, v1 = publish("android", {"upgrade": [official]}, sequence=5)
+    _, v_old = publish("android", {"upgrade": [single]}, sequence=4)
+    _, v2 = publish("android", {"upgrade": [single]}, sequence=6)
+    _, v_dyn = publish("android", {"upgrade": [window]}, sequence=7)
+    _, v_dyn2 = publish("android", {"upgrade": [window], "config": [feed]}, sequence=8)
+    _, v_dyn3 = publish("android", {"upgrade": [window, single], "config": [feed]}, sequence=9)
+    _, v_closed = publish("android", {"upgrade": [closed]}, sequence=10)
+    _, v_ended = publish("android", {"upgrade": []}, sequence=11)
+    _, v_config = publish("android", {"upgrade": [official], "config": [feed]}, sequence=12)
+    _, v_only_config = publish("android", {"config": [feed]}, sequence=13)
+    _, v_poll = publish("android", {"upgrade": [official]}, sequence=14, poll_seconds=900)
+    _, v_soon = publish("android", {"upgrade": [soon, official]}, sequence=15, poll_seconds=900)
+    seg = lambda files: _index_of(files, i1)["products"]["upgrade"]["segments"][0]["path"]  # noqa: E731
     answer_204 = {**official.payload, "userId": "alice"}
     answer_202 = {**single.payload, "userId": "alice"}
     granted = {**window.payload, "userId": "alice"}
+    nothing = {"resultStatus": 201, "userId": "alice"}
+    assert answer_for("upgrade", {}, device_of(device)) == nothing
     api = "POST /client/v1/upgrade/check 200"
+
+    def grant(**changes: Any) -> dict[str, Any]:
+        """A grant envelope (as the API returns it) for alice's place in ``window``, with ``changes``."""
+        fields = {
+            "app_id": APP, "workspace_id": WORKSPACE, "product": "upgrade", "candidate_id": window.id,
+            "identity": identity_hash("alice"), "until": window_end, "issued_at": NOW,
+        }  # fmt: skip
+        key = changes.pop("key", CURRENT)
+        return json.loads(sealed(Grant(**(fields | changes)).document(), key))
+
+    def tampered(envelope: dict[str, Any]) -> dict[str, Any]:
+        document = json.loads(unb64url(envelope["payload"])) | {"identity": identity_hash("mallory")}
+        return envelope | {"payload": b64url(canonical_json(document))}
 
     def get(path: str, status: int) -> str:
         return f"GET /{path} {status}"
@@ -954,6 +1005,7 @@ def scenarios_group() -> dict[str, Any]:
                         "static": True,
                         "prompt": True,
                         "requests": [get(i1, 200), get(seg(v1), 200)],
+                        "nextCheckAt": NOW + POLL_DEFAULT_SECONDS,
                     },
                 },
                 {
@@ -964,6 +1016,36 @@ def scenarios_group() -> dict[str, Any]:
                         "static": True,
                         "requests": [get(i1, 304)],
                     },
+                },
+            ],
+        },
+        {
+            "name": "a change to another product costs only the index request",
+            "steps": [
+                {"cdn": serve(v1, "e5"), "expect": {"answer": answer_204, "static": True}},
+                {
+                    "cdn": serve(v_config, "e12"),
+                    "expect": {
+                        "answer": answer_204,
+                        "static": True,
+                        "stale": False,
+                        "requests": [get(i1, 200)],
+                    },
+                },
+            ],
+        },
+        {
+            "name": "next check: the index's poll interval, or an entry's end when sooner",
+            "steps": [
+                {"cdn": serve(v_poll, "e14"), "expect": {"answer": answer_204, "nextCheckAt": NOW + 900}},
+                {
+                    "cdn": serve(v_soon, "e15"),
+                    "expect": {"answer": {**soon.payload, "userId": "alice"}, "nextCheckAt": NOW + 60},
+                },
+                {
+                    "cdn": serve(v_soon, "e15"),
+                    "now": NOW + 60,
+                    "expect": {"answer": answer_204, "nextCheckAt": NOW + 60 + 900},
                 },
             ],
         },
@@ -996,6 +1078,11 @@ def scenarios_group() -> dict[str, Any]:
                 {"cdn": serve(v1, "e5"), "expect": {"answer": answer_204, "stale": False}},
                 {
                     "cdn": {i1: {"error": "network"}},
+                    "expect": {"answer": answer_204, "stale": True, "refused": "network", "requests": []},
+                },
+                {
+                    "cdn": {i1: {"error": "network"}},
+                    "restart": True,
                     "expect": {"answer": answer_204, "stale": True, "refused": "network", "requests": []},
                 },
             ],
@@ -1032,7 +1119,7 @@ def scenarios_group() -> dict[str, Any]:
             ],
         },
         {
-            "name": "cached dynamic answer reused only for the same sequence and device context",
+            "name": "cached dynamic answer reused only for the same product section and device context",
             "api": {"answer": granted},
             "steps": [
                 {
@@ -1052,10 +1139,117 @@ def scenarios_group() -> dict[str, Any]:
                     "device": {**device, "netType": "4G"},
                     "expect": {"answer": granted, "static": False, "requests": [get(i1, 304), api]},
                 },
-                {
+                {  # a new index, the upgrade section unchanged (config changed): the answer stands
                     "cdn": serve(v_dyn2, "e8"),
-                    "expect": {"answer": granted, "static": False, "requests": [get(i1, 200), api]},
-                },  # same segment file
+                    "expect": {"answer": granted, "static": True, "requests": [get(i1, 200)]},
+                },
+                {  # the upgrade section changed: ask again
+                    "cdn": serve(v_dyn3, "e9"),
+                    "expect": {
+                        "answer": granted,
+                        "static": False,
+                        "requests": [get(i1, 200), get(seg(v_dyn3), 200), api],
+                    },
+                },
+            ],
+        },
+        {
+            "name": "a granted place stays on the device: no API call across context changes, a closed "
+            "window and a restart",
+            "api": {"answer": {**granted, "grants": [grant()]}},
+            "steps": [
+                {
+                    "cdn": serve(v_dyn, "e7"),
+                    "expect": {
+                        "answer": granted,
+                        "static": False,
+                        "requests": [get(i1, 200), get(seg(v_dyn), 200), api],
+                    },
+                },
+                {
+                    "cdn": serve(v_dyn, "e7"),
+                    "device": {**device, "netType": "4G"},
+                    "expect": {"answer": granted, "static": True, "requests": [get(i1, 304)]},
+                },
+                {
+                    "cdn": serve(v_closed, "e10"),
+                    "expect": {
+                        "answer": granted,
+                        "static": True,
+                        "requests": [get(i1, 200), get(seg(v_closed), 200)],
+                    },
+                },
+                {
+                    "cdn": serve(v_closed, "e10"),
+                    "restart": True,
+                    "expect": {"answer": granted, "static": True, "requests": [get(i1, 304)]},
+                },
+                {  # another user on the same device holds no place: the closed window is skipped
+                    "cdn": serve(v_closed, "e10"),
+                    "device": bob,
+                    "expect": {
+                        "answer": {**nothing, "userId": "bob"},
+                        "static": True,
+                        "requests": [get(i1, 304)],
+                    },
+                },
+                {  # the window has ended: the grant is worth nothing, whatever the manifest says
+                    "cdn": serve(v_closed, "e10"),
+                    "now": window_end,
+                    "expect": {"answer": nothing, "static": True, "requests": [get(i1, 304)]},
+                },
+                {
+                    "cdn": serve(v_ended, "e11"),
+                    "now": window_end,
+                    "expect": {
+                        "answer": nothing,
+                        "static": True,
+                        "requests": [get(i1, 200), get(seg(v_ended), 200)],
+                    },
+                },
+            ],
+        },
+        {
+            "name": "a closed window is skipped without asking",
+            "steps": [
+                {
+                    "cdn": serve(v_closed, "e10"),
+                    "expect": {
+                        "answer": nothing,
+                        "static": True,
+                        "requests": [get(i1, 200), get(seg(v_closed), 200)],
+                    },
+                },
+            ],
+        },
+        {
+            "name": "grants that do not verify, or are another's, are not held",
+            "api": {
+                "answer": {
+                    **granted,
+                    "grants": [
+                        tampered(grant()),
+                        grant(key=STRANGER),
+                        grant(workspace_id="other"),
+                        grant(app_id="OTHER_APP"),
+                        grant(product="h5"),
+                        grant(candidate_id="upgrade-task-6"),
+                        grant(identity=identity_hash("bob")),
+                        grant(until=NOW),
+                        {"not": "an envelope"},
+                    ],
+                }
+            },
+            "steps": [
+                {"cdn": serve(v_dyn, "e7"), "expect": {"answer": granted, "static": False}},
+                {
+                    "cdn": serve(v_closed, "e10"),
+                    "expect": {
+                        "answer": nothing,
+                        "static": True,
+                        "requests": [get(i1, 200), get(seg(v_closed), 200)],
+                    },
+                },
             ],
         },
         {
@@ -1070,6 +1264,7 @@ def scenarios_group() -> dict[str, Any]:
                 {
                     "cdn": serve(v2, "e6"),
                     "now": NOW + 3 * 86400 - 1,
+                    "restart": True,
                     "expect": {"answer": answer_202, "prompt": False},
                 },
                 {
@@ -1081,15 +1276,12 @@ def scenarios_group() -> dict[str, Any]:
         },
         {
             "name": "nothing published asks the API",
-            "api": {"answer": {"resultStatus": 201, "userId": "alice"}},
+            "api": {"answer": nothing},
             "steps": [
-                {
-                    "cdn": {},
-                    "expect": {
-                        "answer": {"resultStatus": 201, "userId": "alice"},
-                        "static": False,
-                        "requests": [get(i1, 404), api],
-                    },
+                {"cdn": {}, "expect": {"answer": nothing, "static": False, "requests": [get(i1, 404), api]}},
+                {  # an index without an upgrade section: nothing of upgrade is published either
+                    "cdn": serve(v_only_config, "e13"),
+                    "expect": {"answer": nothing, "static": False, "requests": [get(i1, 200), api]},
                 },
             ],
         },
@@ -1127,9 +1319,9 @@ def scenarios_group() -> dict[str, Any]:
         )
 
     p1, p2, p1_after = patch("13", [], 0), patch("14", [], 0), patch("13", ["14"], 1)
-    hi, h1 = publish("hotpatch", "android", [p1], sequence=1)
-    _, h2 = publish("hotpatch", "android", [p2, p1], sequence=2)
-    _, h3 = publish("hotpatch", "android", [p1_after], sequence=3)
+    hi, h1 = publish("android", {"hotpatch": [p1]}, sequence=1)
+    _, h2 = publish("android", {"hotpatch": [p2, p1]}, sequence=2)
+    _, h3 = publish("android", {"hotpatch": [p1_after]}, sequence=3)
     blobs = {
         p.payload["path"]: {"body64": base64.b64encode(patch_files[p.payload["patchId"]]).decode()}
         for p in (p1, p2)
@@ -1180,6 +1372,84 @@ def scenarios_group() -> dict[str, Any]:
     }
 
 
+# --- grants ----------------------------------------------------------------------------------------
+
+
+def grants_group() -> dict[str, Any]:
+    """Time-window grants as a device checks them before counting a place as its own."""
+    until = NOW + 3600
+    alice = {"platform": "android", "clientVersion": "4.0", "userId": "alice", "deviceId": "d-1"}
+    fields = {
+        "app_id": APP, "workspace_id": WORKSPACE, "product": "upgrade", "candidate_id": "upgrade-task-5",
+        "identity": identity_hash("alice"), "until": until, "issued_at": NOW - 60,
+    }  # fmt: skip
+
+    def grant(key: tuple[str, bytes, bytes] = CURRENT, **changes: Any) -> str:
+        return sealed(Grant(**(fields | changes)).document(), key)
+
+    good = grant()
+    envelope = json.loads(good)
+    signature = bytearray(unb64url(envelope["sig"]))
+    signature[0] ^= 1
+    bad_document = sealed({**Grant(**fields).document(), "type": "mds-grant/2"})
+    no_until = sealed({k: v for k, v in Grant(**fields).document().items() if k != "until"})
+    cases: list[tuple[str, str, dict[str, Any], int]] = [
+        ("valid", good, alice, NOW),
+        ("valid until the last second", good, alice, until - 1),
+        ("run out", good, alice, until),
+        ("tampered signature", json.dumps(envelope | {"sig": b64url(bytes(signature))}), alice, NOW),
+        (
+            "tampered payload",
+            json.dumps(envelope | {"payload": b64url(canonical_json(Grant(**fields | {"until": until * 2})
+                                                                     .document()))}),
+            alice,
+            NOW,
+        ),
+        ("signed by a key the app does not pin", grant(STRANGER), alice, NOW),
+        ("not an envelope", '{"grant": true}', alice, NOW),
+        ("not a grant document", bad_document, alice, NOW),
+        ("a grant without until", no_until, alice, NOW),
+        ("another workspace", grant(workspace_id="staging"), alice, NOW),
+        ("another app", grant(app_id="OTHER_APP"), alice, NOW),
+        ("another product", grant(product="h5"), alice, NOW),
+        ("another release", grant(candidate_id="upgrade-task-6"), alice, NOW),
+        ("another user", grant(identity=identity_hash("bob")), alice, NOW),
+        ("the device's ID while it has a user ID", grant(identity=identity_hash("d-1")), alice, NOW),
+        (
+            "the device's ID when it has no user ID",
+            grant(identity=identity_hash("d-1")),
+            {"platform": "android", "deviceId": "d-1"},
+            NOW,
+        ),
+        ("a device with neither ID", good, {"platform": "android"}, NOW),
+    ]  # fmt: skip
+    reasons = {text: code for code, text in REFUSALS.items()}
+    out = []
+    for name, text, device, now in cases:
+        case: dict[str, Any] = {
+            "name": name, "file": text, "product": "upgrade", "candidate": "upgrade-task-5",
+            "device": device, "now": now,
+        }  # fmt: skip
+        opened = _open(text, pinned(CURRENT))
+        if not opened["valid"]:
+            case |= {"held": False, "reason": opened["reason"]}
+            out.append(case)
+            continue
+        try:
+            found = Grant.from_document(opened["document"])
+        except ValueError:
+            case |= {"held": False, "reason": "format"}
+            out.append(case)
+            continue
+        refusal = found.refusal(
+            app_id=APP, workspace_id=WORKSPACE, product="upgrade", candidate_id="upgrade-task-5",
+            identity=device_of(device).identity, now=now,
+        )  # fmt: skip
+        case |= {"held": True} if refusal is None else {"held": False, "reason": reasons[refusal]}
+        out.append(case)
+    return {"app": {"appId": APP, "workspaceId": WORKSPACE}, "publicKeys": pinned(CURRENT), "cases": out}
+
+
 # --- writing ---------------------------------------------------------------------------------------
 
 GROUPS: dict[str, Callable[[], dict[str, Any]]] = {
@@ -1189,6 +1459,7 @@ GROUPS: dict[str, Callable[[], dict[str, Any]]] = {
     "delivery": delivery_group,
     "answers": answers_group,
     "amr": amr_group,
+    "grants": grants_group,
     "scenarios": scenarios_group,
 }
 

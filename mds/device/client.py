@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from chalicelib.domain.answers import answer_for
-from chalicelib.domain.delivery import Candidate, NeedsServer, decide_each
+from chalicelib.domain.delivery import NeedsServer, decide_each, device_claim
 from chalicelib.domain.grants import Grant, identity_hash
 from chalicelib.domain.manifests import section_digest
 from chalicelib.domain.targeting import Device
@@ -187,7 +187,11 @@ class DeviceClient:
         now = int(self._clock())
         decision.next_check_at = _next_check(view.index, now)
         candidates, membership = view.candidates_for(product, device), view.membership()
-        held = None if self._protocol == 1 else (lambda c: self._holds(product, c, device, now))
+        held = (
+            None
+            if self._protocol == 1
+            else device_claim(lambda c: self.grant_refusal(product, c.id, device, now=now) is None)
+        )
         # what the API's answer for this context depends on: this product's section (protocol 1: the index)
         scope = (
             f"{path}@{decision.sequence}" if self._protocol == 1 else f"{product}@{section_digest(section)}"
@@ -229,26 +233,23 @@ class DeviceClient:
 
     # --- grants ---------------------------------------------------------------------------------
 
-    def _holds(self, product: str, candidate: Candidate, device: Device, now: int) -> bool:
-        """The claim of a time-window entry on the device: held by a valid grant; skipped when closed
-        (full) without one; otherwise only the API can tell (``NeedsServer``)."""
-        if self.grant_refusal(product, candidate.id, device, now=now) is None:
-            return True
-        if candidate.closed:
-            return False
-        raise NeedsServer(candidate)
-
     def grant_refusal(self, product: str, candidate_id: str, device: Device, *, now: int) -> str | None:
         """Why the device holds no usable grant for ``candidate_id`` (None: it holds one). The stored
-        grant is verified again every time: signature by a pinned key, workspace, release, device,
-        time."""
+        grant is verified again every time (``check_grant``)."""
         identity = device.identity
         stored = self._state().get("grants", {}).get(_grant_key(product, candidate_id, identity or ""))
         if stored is None:
             return "no grant"
+        return self.check_grant(stored, product, candidate_id, device, now=now)
+
+    def check_grant(
+        self, envelope: Any, product: str, candidate_id: str, device: Device, *, now: int
+    ) -> str | None:
+        """Why the grant ``envelope`` does not give ``candidate_id`` of ``product`` to ``device`` at
+        ``now`` (None: it does): signature by a pinned key, then this workspace, release, device, time."""
         try:
             grant = Grant.from_document(
-                open_envelope(json.dumps(stored).encode(), self._keys, f"grant for {candidate_id}")
+                open_envelope(json.dumps(envelope).encode(), self._keys, f"grant for {candidate_id}")
             )
         except (ManifestError, ValueError) as exc:
             return str(exc)
@@ -257,7 +258,7 @@ class DeviceClient:
             workspace_id=self.workspace_id,
             product=product,
             candidate_id=candidate_id,
-            identity=identity,
+            identity=device.identity,
             now=now,
         )
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chalicelib.domain.delivery import Candidate, NeedsServer, decide_each
+from chalicelib.domain.delivery import Candidate, NeedsServer, decide_each, device_claim
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.manifests import cut_from_json
 from chalicelib.domain.rollout import bucket
@@ -145,10 +145,12 @@ def test_decide_each():
     }
     for case in DELIVERY["decisions"]:
         device = Device.from_context(DELIVERY["devices"][case["device"]])
+        held = set(case.get("held", []))  # the grants the device holds
         try:
             chosen = decide_each(
-                candidates[case["candidates"]], device, membership(DELIVERY), now=case["now"]
-            )
+                candidates[case["candidates"]], device, membership(DELIVERY), now=case["now"],
+                claim=device_claim(lambda c, held=held: c.id in held),
+            )  # fmt: skip
             assert {s: c.id for s, c in chosen.items()} == case["chosen"], case
         except NeedsServer as needs:
             assert needs.candidate.id == case.get("askServer"), case
@@ -194,6 +196,42 @@ def test_amr_verification(case):
             amr.verify(data, key, expected_sha256=case["expectedSha256"])
 
 
+# --- grants ----------------------------------------------------------------------------------------
+
+GRANTS = kit("grants")
+
+
+@pytest.mark.parametrize("case", GRANTS["cases"], ids=lambda c: c["name"])
+def test_grants(case, tmp_path):
+    """The reference client's own check of a stored grant (the one it runs at every decision)."""
+    client = DeviceClient(
+        "http://cdn.kit", "http://api.kit", app_id=GRANTS["app"]["appId"],
+        workspace_id=GRANTS["app"]["workspaceId"], public_keys=raw_keys(GRANTS["publicKeys"]), state_dir=tmp_path,
+    )  # fmt: skip
+    try:
+        envelope = json.loads(case["file"])
+    except json.JSONDecodeError:
+        envelope = case["file"]
+    refusal = client.check_grant(
+        envelope, case["product"], case["candidate"], Device.from_context(case["device"]), now=case["now"]
+    )
+    assert (refusal is None) is case["held"], refusal
+    if not case["held"]:
+        assert grant_reason(refusal) == case["reason"], refusal
+
+
+def grant_reason(refusal: str) -> str:
+    from chalicelib.domain.grants import REFUSALS as GRANT_REFUSALS
+
+    codes = {text: code for code, text in GRANT_REFUSALS.items()}
+    if refusal in codes:
+        return codes[refusal]
+    for words, reason in REFUSALS.items():
+        if words in refusal:
+            return reason
+    return "format"
+
+
 # --- client scenarios ------------------------------------------------------------------------------
 
 SCENARIOS = kit("scenarios")
@@ -223,10 +261,16 @@ class KitCdn:
         if request.url.path == "/client/v1/hotpatch/report":
             return httpx.Response(200, json={"ok": True})
         assert self.api_answer is not None, "the scenario did not expect the dynamic API"
+        assert json.loads(request.content)["protocol"] == 2
         return httpx.Response(200, json=self.api_answer)
 
 
-REFUSALS = {"rollback": "rollback", "signature does not verify": "signature", "network down": "network"}
+REFUSALS = {
+    "rollback": "rollback",
+    "signature does not verify": "signature",
+    "not one of the pinned keys": "unknown-key",
+    "network down": "network",
+}
 
 
 def refusal(decision_refused: str | None, error: BaseException | None = None) -> str | None:
@@ -245,7 +289,7 @@ def make_client(tmp_path: Path, server: KitCdn, clock: list[int]) -> DeviceClien
         app_id=SCENARIOS["app"]["appId"], workspace_id=SCENARIOS["app"]["workspaceId"],
         public_keys=raw_keys(SCENARIOS["publicKeys"]), state_dir=tmp_path,
         transport=httpx.MockTransport(server.cdn), api_transport=httpx.MockTransport(server.api),
-        clock=lambda: clock[0], protocol=1,  # the kit's scenarios are on the per-product indexes
+        clock=lambda: clock[0],
     )  # fmt: skip
 
 
@@ -256,13 +300,15 @@ def test_upgrade_scenarios(scenario, tmp_path):
     client = make_client(tmp_path, server, clock)
     for number, step in enumerate(scenario["steps"]):
         server.files, clock[0] = step["cdn"], step.get("now", SCENARIOS["now"])
+        if step.get("restart"):  # a new process on the same storage
+            client = make_client(tmp_path, server, clock)
         device = Device.from_context(step.get("device", SCENARIOS["upgrade"]["device"]))
         expect = step["expect"]
         try:
             decision = client.check("upgrade", device)
         except (httpx.TransportError, ManifestError) as exc:
             assert "error" in expect, (number, exc)
-            assert refusal(None, exc) == expect["error"] or expect["error"] == "unknown-key"
+            assert refusal(None, exc) == expect["error"]
             continue
         assert "error" not in expect, number
         got = {
@@ -272,6 +318,7 @@ def test_upgrade_scenarios(scenario, tmp_path):
             "prompt": decision.prompt,
             "requests": decision.requests,
             "refused": refusal(decision.refused),
+            "nextCheckAt": decision.next_check_at,
         }
         assert {k: got[k] for k in expect} == expect, number
 
