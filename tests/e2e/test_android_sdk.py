@@ -2,6 +2,8 @@
 (upgrade priority), 4 (H5 release), 7 (config) and 8 (hotpatch rollback) through the Java SDK, and the
 agreement run — 250 random devices against a random release set, where the Java SDK's answers must equal
 the Python reference client's and the dynamic check API's — and device events (EventReporter, then reach).
+Client protocol 2: a round of all four products costs one conditional request, and a time-window place is
+kept on the phone as a signed grant (no API call for it again, across a closed window and a restart).
 The SDK is driven by its test driver (io.mds.client.DeviceServer, JSON lines); each story seeds its own
 workspace through the CLI."""
 
@@ -13,12 +15,15 @@ import os
 import random
 import re
 import subprocess
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from chalicelib.security import rsa_keys
 from tests import h5_zips
+from tests.builders import wait_for
 from tests.e2e.conftest import PROJECT_DIR
 from tests.e2e.sdk_harness import (
     DriverPhones,
@@ -244,3 +249,68 @@ def test_events_reach_counts_each_fact_once(workspace, phones):
     """Phones on the Java SDK report what happened (EventReporter, handed each check's and sync's outcome) to
     POST /client/v1/events; GET {ws}/reach/{release} shows exact device counts (sdk_harness.events_story)."""
     events_story(workspace, phones, report={"report": True}, h5_installed="INSTALLED")
+
+
+def test_a_round_of_four_products_is_one_conditional_request(workspace, phones):
+    ws = workspace
+    ws.task(ws.package("5.0"), "--type", "official", "--mode", "multiple", "--client-versions", "4.0-4.0")
+    ws.cli("config", "add", "feed_v2", "--type", "boolean", "--value", "true")
+    java = phones()
+    alice = android("alice", "4.0")
+    index = f"GET /m/{ws.app_id}/{ws.workspace_id}/android/index.json"
+    first = java.call("round", phone="alice", device=alice)
+    assert list(first["decisions"]) == ["upgrade", "h5", "config", "hotpatch"] and first["errors"] == {}
+    assert first["requests"][0] == f"{index} 200"
+
+    second = java.call("round", phone="alice", device=alice)
+    assert second["requests"] == [f"{index} 304"]  # nothing changed: no other request, for four answers
+    for product, decision in second["decisions"].items():
+        answer = decision["answer"]
+        assert decision["static"] and answer == first["decisions"][product]["answer"], product
+        assert answer == ws.dynamic(product, alice), product
+    assert second["decisions"]["upgrade"]["answer"]["resultStatus"] == 204
+    assert abs(second["nextCheckAt"] - (time.time() + 600)) < 120  # the workspace's poll interval (default)
+
+    ws.cli("config", "add", "max_items", "--type", "number", "--value", "20")
+    third = wait_for(
+        lambda: (r := java.call("round", phone="alice", device=alice))["requests"][0] == f"{index} 200" and r,
+        what="the config change published",
+    )
+    config = f"GET /m/{ws.app_id}/{ws.workspace_id}/config/android/seg/"
+    # only config's new segment
+    assert len(third["requests"]) == 2 and third["requests"][1].startswith(config)
+    assert third["decisions"]["config"]["answer"] == ws.dynamic("config", alice)
+    assert third["decisions"]["upgrade"] == second["decisions"]["upgrade"]
+
+
+def test_a_time_window_place_stays_on_the_phone(workspace, phones):
+    ws = workspace
+    ws.package("4.0")
+    end = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    task = ws.task(ws.package("5.0"), "--type", "gray", "--model", "timeWindow", "--end-time", end, "--users", "1",
+                   "--mode", "forced", "--client-versions", "4.0-4.0", "--memo", "one place")  # fmt: skip
+    release = f"upgrade-task-{task}"
+    java = phones()
+    alice, bob = android("alice", "4.0"), android("bob", "4.0")
+    claimed = java.call("upgrade.check", phone="alice", device=alice)
+    assert (claimed["resultStatus"], claimed["static"]) == (206, False)
+    assert claimed["requests"][-1] == "POST /client/v1/upgrade/check 200"
+    assert "grants" not in claimed["answer"]  # the SDK keeps them; the app gets the product's answer
+    assert java.call("grant", phone="alice", product="upgrade", candidate=release, device=alice) is None
+    assert java.call("grant", phone="bob", product="upgrade", candidate=release, device=bob) == "none"
+
+    def bob_skips_without_asking() -> bool:  # the last place is taken: the window is published closed
+        got = java.call("upgrade.check", phone="bob", device=bob)
+        return got["resultStatus"] == 201 and got["static"]
+
+    wait_for(bob_skips_without_asking, what="the full window published closed")
+    assert ws.dynamic("upgrade", bob)["resultStatus"] == 201
+    held = java.call("upgrade.check", phone="alice", device=alice)
+    assert (held["resultStatus"], held["static"], held["guideMemo"]) == (206, True, "one place")
+    assert not [r for r in held["requests"] if r.startswith("POST")]
+
+    restarted = phones()  # a new process on the same files: the grant survives it
+    again = restarted.call("upgrade.check", phone="alice", device=alice)
+    index = f"GET /m/{ws.app_id}/{ws.workspace_id}/android/index.json"
+    assert (again["resultStatus"], again["static"], again["requests"]) == (206, True, [f"{index} 304"])
+    assert again["answer"] == ws.dynamic("upgrade", alice)  # the API agrees: the place is alice's

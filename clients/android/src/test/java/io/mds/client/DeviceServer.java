@@ -28,7 +28,8 @@ import org.json.JSONObject;
  * or {@code {"error": message, "kind": wire kind}}). Used by tests/e2e/test_android_sdk.py against the real
  * local stack; each phone's state lives in files under {@code stateDir}, except phones named {@code memory:*}.
  * Checks and syncs with {@code "report": true} hand their outcome to the phone's {@link EventReporter}
- * ({@code events.*} ops: record, flush, pending, queued).
+ * ({@code events.*} ops: record, flush, pending, queued). {@code round} is one check round of several products
+ * ({@link DeliveryClient#checkRound}); {@code grant} asks whether the phone holds a time-window place.
  */
 public final class DeviceServer {
     /** One phone: its clients over one storage, and the network it is on. */
@@ -123,6 +124,11 @@ public final class DeviceServer {
                 UpgradeCheck check = phone.upgrade.check(device(request));
                 if (request.optBoolean("report")) phone.reporter(request).checked(check);
                 return upgrade(check);
+            case "round":
+                return round(phone.delivery, device(request), request.optJSONArray("products"));
+            case "grant":
+                String refusal = phone.delivery.grantRefusal(request.getString("product"), request.getString("candidate"), device(request));
+                return refusal == null ? JSONObject.NULL : refusal;
             case "config.listen":
                 phone.config.addConfigChangeListener(request.getString("key"), new ConfigChangeListener() {
                     @Override
@@ -170,16 +176,47 @@ public final class DeviceServer {
         }
     }
 
-    /** Many devices, one check each, on one shared memory storage (as many phones behind one CDN). */
+    /**
+     * Many devices, one check each, on one shared memory storage (as many phones behind one CDN). {@code grants}
+     * (optional): grant envelopes the devices were handed before (by the check API, to another client of theirs),
+     * kept first as an API answer's are: only those that verify with the pinned keys count.
+     */
     private JSONArray checks(JSONObject request) throws Exception {
         String product = request.getString("product");
         Phone phone = phone(new JSONObject().put("phone", "memory:" + product));
+        JSONArray grants = request.optJSONArray("grants");
+        if (grants != null) phone.delivery.keepGrants(grants, (long) Math.floor(phone.delivery.options().clock().now()));
         JSONArray devices = request.getJSONArray("devices");
         JSONArray answers = new JSONArray();
         for (int i = 0; i < devices.length(); i++) {
             answers.put(phone.delivery.check(product, Device.fromContext(devices.getJSONObject(i))).answer());
         }
         return answers;
+    }
+
+    private static JSONObject round(DeliveryClient delivery, Device device, JSONArray products) throws Exception {
+        String[] asked = new String[products == null ? 0 : products.length()];
+        for (int i = 0; i < asked.length; i++) asked[i] = products.getString(i);
+        CheckRound round = delivery.checkRound(device, asked);
+        JSONObject decisions = new JSONObject();
+        for (Map.Entry<String, Decision> entry : round.decisions().entrySet()) {
+            Decision decision = entry.getValue();
+            JSONObject one = new JSONObject();
+            Json.put(one, "answer", decision.answer());
+            Json.put(one, "static", decision.isStatic());
+            Json.put(one, "chosen", new JSONObject(decision.chosen()));
+            Json.put(one, "requests", new JSONArray(decision.requests()));
+            Json.put(decisions, entry.getKey(), one);
+        }
+        JSONObject errors = new JSONObject();
+        for (Map.Entry<String, MdsException> entry : round.errors().entrySet()) Json.put(errors, entry.getKey(), entry.getValue().kind().wire());
+        JSONObject out = new JSONObject();
+        Json.put(out, "decisions", decisions);
+        Json.put(out, "errors", errors);
+        Json.put(out, "requests", new JSONArray(round.requests()));
+        Json.put(out, "stale", round.stale());
+        Json.put(out, "nextCheckAt", round.nextCheckAt() == null ? JSONObject.NULL : round.nextCheckAt());
+        return out;
     }
 
     private static JSONObject upgrade(UpgradeCheck check) {
@@ -192,6 +229,9 @@ public final class DeviceServer {
         Json.put(out, "prompt", check.prompt());
         Json.put(out, "answer", check.answer());
         Json.put(out, "static", check.decision() == null ? JSONObject.NULL : check.decision().isStatic());
+        Json.put(out, "requests", check.decision() == null ? new JSONArray() : new JSONArray(check.decision().requests()));
+        Long next = check.decision() == null ? null : check.decision().nextCheckAt();
+        Json.put(out, "nextCheckAt", next == null ? JSONObject.NULL : next);
         Json.put(out, "error", check.error() == null ? JSONObject.NULL : check.error().kind().wire());
         return out;
     }
