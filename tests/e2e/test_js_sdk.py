@@ -7,17 +7,20 @@ CLI, so the other stories sharing the stack cannot change its answers."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import random
 import re
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from chalicelib.security import rsa_keys
 from tests import h5_zips
+from tests.builders import wait_for
 from tests.e2e.conftest import PROJECT_DIR
 from tests.e2e.sdk_harness import (
     DriverPhones,
@@ -211,6 +214,50 @@ def test_story_8_hotpatch_rollback(workspace):
             == p1
         )
     phones.close()
+
+
+def test_time_window_grant_stays_on_the_phone(workspace):
+    """Client protocol 2 on the real stack: the place in a time window the check API gives a phone comes
+    with a signed grant the SDK keeps in its storage and re-verifies; once the window is full (published
+    closed) the phone still gets its release with no API call, also after the app restarts, while
+    another phone skips the closed window without asking. The API agrees with both."""
+    ws = workspace
+    ws.package("5.0")
+    end = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    task = ws.task(ws.package("5.1"), "--type", "gray", "--model", "timeWindow", "--end-time", end, "--users", "1",
+                   "--mode", "forced", "--client-versions", "5.0-5.0", "--memo", "window")  # fmt: skip
+    alice, bob = android("alice", "5.0"), android("bob", "5.0")
+    phones = NodePhones(ws)
+    first = phones.call("upgrade.check", phone="alice", device=alice)
+    assert (first["resultStatus"], first["static"]) == (206, False)  # the window is open: the API is asked
+    grants = phones.call("delivery.grants", phone="alice")
+    assert [(g["candidate"], g["identity"]) for g in grants] == [
+        (f"upgrade-task-{task}", hashlib.sha256(b"alice").hexdigest())
+    ]
+
+    def bob_skips_without_asking() -> bool:
+        checked = phones.call("upgrade.check", phone="bob", device=bob)
+        assert checked["resultStatus"] == 201  # the only place is alice's
+        return checked["static"]
+
+    wait_for(bob_skips_without_asking, what="the full window published closed")
+    held = phones.call("upgrade.check", phone="alice", device=alice)
+    assert (held["resultStatus"], held["guideMemo"], held["static"]) == (206, "window", True)
+    phones.close()
+
+    restarted = NodePhones(ws)  # a new process on the same storage: the grant is still there
+    again = restarted.call("upgrade.check", phone="alice", device={**alice, "netType": "4G"})
+    assert (again["resultStatus"], again["static"]) == (206, True)
+    assert (
+        ws.dynamic("upgrade", alice)["resultStatus"] == 206
+        and ws.dynamic("upgrade", bob)["resultStatus"] == 201
+    )
+    round_ = restarted.call("delivery.round", phone="alice", device=alice)
+    assert round_["requests"][0] == f"GET /m/{ws.app_id}/{ws.workspace_id}/android/index.json 304"
+    assert "POST /client/v1/upgrade/check 200" not in round_["requests"]
+    assert round_["decisions"]["upgrade"]["answer"]["resultStatus"] == 206
+    assert set(round_["decisions"]) | set(round_["errors"]) == {"upgrade", "h5", "config", "hotpatch"}
+    restarted.close()
 
 
 def test_agreement_of_250_random_devices(workspace):

@@ -32,6 +32,9 @@ const ops = {
     const { decision, ...rest } = check;
     return { ...rest, static: decision?.static ?? null };
   },
+  // one check round (client protocol 2): every product from one conditional index request
+  "delivery.round": async (r) => (await phone(r.phone, r.net, r.device)).delivery.checkRound(r.device, r.products),
+  "delivery.grants": async (r) => (await phone(r.phone)).delivery.grants(),
   "h5.sync": async (r) => (await phone(r.phone, r.net, r.device)).h5.sync(r.device, { force: true }),
   "h5.installed": async (r) => (await phone(r.phone)).h5.installed(),
   "h5.read": async (r) => {

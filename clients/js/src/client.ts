@@ -138,6 +138,17 @@ export class DeliveryClient {
   }
 
   /**
+   * `product`'s decision in `round` (its failure thrown as in `check`), or a check of its own when no
+   * round is given or the round did not check it. What the product clients use (`{ round }` options).
+   */
+  async decisionFor(product: Product, context: DeviceContext | Device, round?: Round): Promise<Decision> {
+    const decision = round?.decisions[product];
+    const error = round?.errors[product];
+    if (error !== undefined) throw error;
+    return decision ?? this.check(product, context);
+  }
+
+  /**
    * Every product in `products` from ONE conditional index request (a 304 when nothing changed). A
    * product's own failure is in `errors` and leaves the others standing; throws `MdsError` only when the
    * index could not be read and no last good one is stored.

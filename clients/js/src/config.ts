@@ -5,7 +5,7 @@
  * values before its first load; a failed load keeps them.
  */
 import { type ConfigValue, intervalSeconds, typedValue } from "./answers.js";
-import type { DeliveryClient } from "./client.js";
+import type { DeliveryClient, Round } from "./client.js";
 import { type EventReporter, report } from "./events.js";
 import { getJson, setJson } from "./storage.js";
 import type { DeviceContext } from "./targeting.js";
@@ -55,14 +55,17 @@ export class ConfigClient {
   }
 
   /** Loads if the interval passed since the last load; the changed keys, or null when it was not time. */
-  async load(device: DeviceContext = this.device()): Promise<string[] | null> {
+  async load(device: DeviceContext = this.device(), options: { round?: Round } = {}): Promise<string[] | null> {
     if (this.loadedAt !== null && this.delivery.clock() - this.loadedAt < this.interval) return null;
-    return this.loadImmediately(device);
+    return this.loadImmediately(device, options);
   }
 
-  /** Loads now; calls listeners once per changed key (added, changed, removed). */
-  async loadImmediately(device: DeviceContext = this.device()): Promise<string[]> {
-    const decision = await this.delivery.check("config", device);
+  /**
+   * Loads now; calls listeners once per changed key (added, changed, removed). `round`: take the values
+   * from a check round's decision (`mds.delivery.checkRound`) instead of a check of its own.
+   */
+  async loadImmediately(device: DeviceContext = this.device(), options: { round?: Round } = {}): Promise<string[]> {
+    const decision = await this.delivery.decisionFor("config", device, options.round);
     const fresh: Record<string, Entry> = {};
     for (const [key, entry] of Object.entries((decision.answer.configs ?? {}) as Record<string, Entry>)) {
       fresh[key] = { value: entry.value, type: entry.type };

@@ -7,7 +7,7 @@
  * `asyncReqRate` (extend info, seconds) spaces out syncs. `resolve(url)` is the offline container's lookup.
  */
 import { type VerifiedAmr, verifyAmr } from "./amr.js";
-import type { DeliveryClient } from "./client.js";
+import type { DeliveryClient, Round } from "./client.js";
 import { MdsError } from "./errors.js";
 import { type EventReporter, report } from "./events.js";
 import { type RsaPublicKey, rsaPublicKey } from "./rsa.js";
@@ -81,13 +81,13 @@ export class H5Client {
    * Check `h5` and download/verify/install what changed. `null` when `asyncReqRate` says it is too
    * early (pass `force`). Per H5 ID: installed, staged (installs on open), current, waiting-for-wifi, failed.
    */
-  async sync(device: DeviceContext, options: { force?: boolean } = {}): Promise<Record<string, H5SyncResult> | null> {
+  async sync(device: DeviceContext, options: { force?: boolean; round?: Round } = {}): Promise<Record<string, H5SyncResult> | null> {
     if (this.key === null) throw new Error("h5 needs options.h5PublicKey (the app's H5 RSA public key PEM)");
     const state = await this.state();
     const now = this.delivery.clock();
     const rate = Math.max(0, ...Object.values(state.installed).map((i) => i.asyncReqRate));
     if (!options.force && state.lastSync !== null && now - state.lastSync < rate) return null;
-    const decision = await this.delivery.check("h5", device);
+    const decision = await this.delivery.decisionFor("h5", device, options.round);
     const onWifi = reportedNetwork(await this.networkType()) === "wifi";
     const results: Record<string, H5SyncResult> = {};
     const happened: H5Happened[] = [];

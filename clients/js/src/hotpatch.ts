@@ -7,7 +7,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Answer } from "./answers.js";
-import type { DeliveryClient } from "./client.js";
+import type { DeliveryClient, Round } from "./client.js";
 import { MdsError } from "./errors.js";
 import { type EventReporter, reasonText, report } from "./events.js";
 import { rsaPublicKey, rsaVerify } from "./rsa.js";
@@ -52,9 +52,10 @@ export class HotpatchClient {
     private readonly events: EventReporter | null = null,
   ) {}
 
-  async sync(context: DeviceContext, options: { report?: boolean } = {}): Promise<HotpatchSync> {
+  /** `round`: act on a check round's decision (`mds.delivery.checkRound`) instead of a check of its own. */
+  async sync(context: DeviceContext, options: { report?: boolean; round?: Round } = {}): Promise<HotpatchSync> {
     const device = Device.fromContext(context);
-    const decision = await this.delivery.check("hotpatch", device);
+    const decision = await this.delivery.decisionFor("hotpatch", device, options.round);
     const result = await this.applyAnswer(decision.answer, device, options);
     return { ...result, static: decision.static, stale: decision.stale };
   }

@@ -6,7 +6,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Answer } from "./answers.js";
-import type { DeliveryClient, Decision } from "./client.js";
+import type { DeliveryClient, Decision, Round } from "./client.js";
 import { MdsError } from "./errors.js";
 import { type EventReporter, report } from "./events.js";
 import { getJson, setJson } from "./storage.js";
@@ -57,10 +57,11 @@ export class UpgradeClient {
     private readonly events: EventReporter | null = null,
   ) {}
 
-  async check(device: DeviceContext): Promise<UpgradeCheck> {
+  /** `round`: answer from a check round's decision (`mds.delivery.checkRound`) instead of a check of its own. */
+  async check(device: DeviceContext, options: { round?: Round } = {}): Promise<UpgradeCheck> {
     let decision: Decision;
     try {
-      decision = await this.delivery.check("upgrade", device);
+      decision = await this.delivery.decisionFor("upgrade", device, options.round);
     } catch (error) {
       if (!(error instanceof MdsError)) throw error;
       return { ...empty(), result: "HAS_SOME_ERROR", error };

@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { DeliveryClient, MemoryStorage, type Storage, identityHash } from "../src/index.js";
+import { DeliveryClient, MemoryStorage, type Storage, createMds, identityHash } from "../src/index.js";
 import { hex, utf8 } from "../src/text.js";
 import { KitNetwork, response } from "./kit.js";
 import { EVERYONE, INDEX, PUBLIC_KEYS, publishAll, seal } from "./publish.js";
@@ -83,6 +83,29 @@ describe("one check round", () => {
     const config1 = await delivery.check("config", ALICE);
     assert.deepEqual(config1.requests, [`GET /${INDEX} 304`, `GET /${segmentOf("config", [config])} 200`]);
     assert.deepEqual((await delivery.check("upgrade", ALICE)).requests, [`GET /${INDEX} 304`]);
+  });
+
+  it("the product clients act on a round's decisions with no request of their own", async () => {
+    const network = new KitNetwork();
+    const seen: string[] = [];
+    const cdn = network.handle;
+    network.handle = async (url, init) => (seen.push(new URL(url).pathname), cdn(url, init));
+    network.files = serve(publishAll({ upgrade: [upgradeTask(1)], config: [config], hotpatch: [patch] }, 1));
+    const mds = await createMds({
+      cdnUrl: "http://cdn.kit", apiUrl: "http://api.kit", appId: "APP", workspaceId: "default", publicKeys: PUBLIC_KEYS,
+      storage: new MemoryStorage(), fetch: network.fetch, clock: () => NOW, device: () => ALICE, events: false,
+    });
+    const round = await mds.delivery.checkRound(ALICE, ["upgrade", "config", "hotpatch"]);
+    const asked = seen.length;
+    const upgrade = await mds.upgrade.check(ALICE, { round });
+    assert.equal(upgrade.result, "HAS_NEW_VERSION");
+    assert.equal(upgrade.taskId, "1");
+    assert.deepEqual(await mds.config.loadImmediately(ALICE, { round }), ["feed_v2"]);
+    assert.equal(mds.config.get("feed_v2", false), true);
+    assert.equal((await mds.hotpatch.sync(ALICE, { round, report: false })).answer.patchId, "1");
+    assert.equal(seen.length, asked, "no request beyond the round's");
+    await mds.upgrade.check(ALICE);
+    assert.deepEqual(seen.slice(asked), [`/${INDEX}`], "without a round: one conditional index request");
   });
 
   it("a product's own failure leaves the others of the round standing", async () => {
