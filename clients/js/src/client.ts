@@ -20,11 +20,11 @@ import {
 } from "./delivery.js";
 import { type PublicKeys, openEnvelope, publicKeys } from "./envelope.js";
 import { MdsError, type MdsErrorKind } from "./errors.js";
-import { type Grant, type GrantEnvelope, type GrantRefusal, grantKey, identityHash, openGrant, readGrant, refusalOf } from "./grants.js";
+import { type Grant, type GrantEnvelope, type GrantRefusal, grantKey, grantRefusal, identityHash, openGrant } from "./grants.js";
 import { PublishedMembership } from "./membership.js";
 import { type Storage, getJson, setJson } from "./storage.js";
 import { Device, type DeviceContext } from "./targeting.js";
-import { canonicalJson, fromBase64, fromUtf8, hex, utf8 } from "./text.js";
+import { canonicalJson, hex, utf8 } from "./text.js";
 
 export type Fetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: unknown }) => Promise<FetchResponse>;
 
@@ -282,37 +282,22 @@ export class DeliveryClient {
   }
 
   private holds(grants: State["grants"], product: string, candidateId: string, device: Device, now: number): GrantRefusal | "missing" | null {
-    const stored = Object.prototype.hasOwnProperty.call(grants, grantKey(product, candidateId, identityHash(device.identity ?? "")))
-      ? grants[grantKey(product, candidateId, identityHash(device.identity ?? ""))]
-      : undefined;
-    if (stored === undefined) return "missing";
-    let grant: Grant;
-    try {
-      grant = openGrant(stored, this.keys);
-    } catch (error) {
-      return error instanceof MdsError && (error.kind === "signature" || error.kind === "unknown-key") ? error.kind : "format";
-    }
-    return refusalOf(grant, { appId: this.appId, workspaceId: this.workspaceId, product, candidate: candidateId, device, now });
+    const key = grantKey(product, candidateId, identityHash(device.identity ?? ""));
+    if (!Object.prototype.hasOwnProperty.call(grants, key)) return "missing";
+    return grantRefusal(grants[key], this.keys, { appId: this.appId, workspaceId: this.workspaceId, product, candidate: candidateId, device, now });
   }
 
-  /** Keep the grants of an API answer that verify, are for this workspace and still run; drop run-out ones. */
+  /** Keep the grants of an API answer that verify, are for this workspace and still run; drop the stored ones that ran out. */
   private async keepGrants(envelopes: unknown, now: number): Promise<void> {
     const state = await this.state();
     const kept: State["grants"] = {};
-    for (const [key, stored] of Object.entries(state.grants)) {
-      try {
-        if (readGrant(JSON.parse(fromUtf8(fromBase64(String(stored.payload))))).until > now) kept[key] = stored;
-      } catch {
-        // not a grant: dropped
-      }
-    }
-    for (const envelope of Array.isArray(envelopes) ? envelopes : []) {
-      if (envelope === null || typeof envelope !== "object" || Array.isArray(envelope)) continue;
+    const fresh = Array.isArray(envelopes) ? envelopes : [];
+    for (const envelope of [...Object.values(state.grants), ...fresh]) {
       let grant: Grant;
       try {
         grant = openGrant(envelope as GrantEnvelope, this.keys);
       } catch {
-        continue; // not ours or not a grant: the device simply asks again next time
+        continue; // not a grant, or not one of the pinned keys: the device simply asks again next time
       }
       if (grant.appId === this.appId && grant.workspaceId === this.workspaceId && grant.until > now) {
         kept[grantKey(grant.product, grant.candidate, grant.identity)] = envelope as GrantEnvelope;
@@ -338,12 +323,7 @@ export class DeliveryClient {
       }
       throw new MdsError("server", `the check API refused the request: HTTP ${reply.status} ${detail}`, { status: reply.status });
     }
-    let answer: unknown;
-    try {
-      answer = await reply.json();
-    } catch (error) {
-      throw new MdsError("format", "the check API's answer is not JSON", { cause: error });
-    }
+    const answer = await reply.json().catch(() => null);
     if (answer === null || typeof answer !== "object" || Array.isArray(answer)) throw new MdsError("format", "the check API's answer is not a JSON object");
     const { grants, ...rest } = answer as Answer;
     if (grants !== undefined) await this.keepGrants(grants, Math.floor(this.clock()));

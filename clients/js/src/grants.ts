@@ -40,13 +40,11 @@ export function identityHash(identity: string): string {
 
 /** Read a grant document; throws `MdsError` kind `format` naming the field for anything else. */
 export function readGrant(document: unknown): Grant {
-  const data = (document !== null && typeof document === "object" && !Array.isArray(document) ? document : {}) as Record<string, unknown>;
-  if (data.type !== GRANT_TYPE) throw new MdsError("format", `type: is ${JSON.stringify(data.type ?? null)}; a grant is ${JSON.stringify(GRANT_TYPE)}`);
-  for (const name of ["appId", "workspaceId", "product", "candidate", "identity"]) {
-    if (typeof data[name] !== "string" || data[name] === "") throw new MdsError("format", `${name}: is required (text)`);
-  }
-  for (const name of ["until", "issuedAt"]) {
-    if (typeof data[name] !== "number" || !Number.isInteger(data[name])) throw new MdsError("format", `${name}: is required (epoch seconds)`);
+  const data = (document !== null && typeof document === "object" ? document : {}) as Record<string, unknown>;
+  for (const name of ["type", "appId", "workspaceId", "product", "candidate", "identity", "until", "issuedAt"]) {
+    const value = data[name];
+    const ok = name === "type" ? value === GRANT_TYPE : name === "until" || name === "issuedAt" ? Number.isInteger(value) : typeof value === "string" && value !== "";
+    if (!ok) throw new MdsError("format", `not a grant: ${name} is ${JSON.stringify(value ?? null)}`);
   }
   return data as unknown as Grant;
 }
