@@ -184,9 +184,7 @@ public final class DeliveryClient {
         JSONObject dynamic = objectIn(state, "dynamic");
         JSONObject kept = new JSONObject();
         for (String name : Text.keys(dynamic)) {
-            int at = name.indexOf('@');
-            String owner = at < 0 ? "" : name.substring(0, at);
-            boolean otherProduct = !owner.isEmpty() && !owner.contains("/") && !owner.equals(product); // "m/...": protocol 1's
+            boolean otherProduct = !name.startsWith(product + "@");
             if (otherProduct || name.startsWith(scope + ":")) Json.put(kept, name, dynamic.opt(name));
         }
         Json.put(kept, key, answer);
@@ -296,8 +294,25 @@ public final class DeliveryClient {
         write("files/" + path, reply.body);
         Json.put(etags, path, reply.etag == null ? "" : reply.etag);
         Json.put(sequences, path, index.sequence());
+        forgetProtocolOne(state, etags, sequences);
         save(state);
         return index;
+    }
+
+    /** What an earlier SDK of the app (client protocol 1) kept: per-product indexes, answers cached by their sequence. */
+    private void forgetProtocolOne(JSONObject state, JSONObject etags, JSONObject sequences) throws MdsException {
+        String base = "m/" + options.appId() + "/" + options.workspaceId() + "/";
+        for (String product : PRODUCTS) {
+            for (String platform : new String[] {"android", "ios"}) {
+                String legacy = base + product + "/" + platform + "/index.json";
+                if (!etags.has(legacy) && !sequences.has(legacy)) continue;
+                delete("files/" + legacy);
+                etags.remove(legacy);
+                sequences.remove(legacy);
+            }
+        }
+        JSONObject dynamic = state.optJSONObject("dynamic");
+        for (String key : dynamic == null ? Collections.<String>emptyList() : Text.keys(dynamic)) if (key.startsWith("m/")) dynamic.remove(key);
     }
 
     /** An immutable CDN file (segment, shard): fetched once, then read from storage. */

@@ -6,19 +6,28 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mds.client.amr.AmrWriter;
+import io.mds.client.config.ConfigClient;
 import io.mds.client.engine.Device;
 import io.mds.client.engine.Grant;
 import io.mds.client.engine.Json;
 import io.mds.client.engine.Text;
+import io.mds.client.h5.H5Client;
+import io.mds.client.h5.H5SyncResult;
+import io.mds.client.hotpatch.HotpatchClient;
+import io.mds.client.hotpatch.HotpatchSync;
 import io.mds.client.mpaas.MPaaSCheckVersionService;
 import io.mds.client.upgrade.ApkDownload;
+import io.mds.client.upgrade.UpgradeCheck;
 import io.mds.client.upgrade.UpgradeClient;
+import io.mds.client.upgrade.UpgradeMode;
 import io.mds.client.upgrade.UpgradeResult;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import org.json.JSONArray;
 import org.json.JSONObject;
 import org.junit.jupiter.api.Test;
@@ -270,5 +279,60 @@ class ProtocolTest {
         assertTrue(hooks.check.decision().isStatic());
         assertEquals("5.5", hooks.check.newestVersion());
         assertTrue(cdn.checks.isEmpty(), "no dynamic check");
+    }
+
+    @Test
+    void everyProductClientTakesItsDecisionFromOneRound() throws Exception {
+        cdn.products.put("upgrade", new JSONArray().put(TestCdn.candidate("upgrade-task-1", null, TestCdn.upgrade("1", 204))));
+        JSONObject flag = Json.put(Json.put(new JSONObject(), "value", "on"), "type", "string");
+        cdn.products.put("config", new JSONArray().put(TestCdn.candidate("config-1", "feed", flag)));
+        JSONObject h5 = Json.put(Json.put(Json.put(new JSONObject(), "h5Id", "12345678"), "version", "1.0.0.1"), "downloadNetwork", 0);
+        Json.put(h5, "amrUrl", "http://cdn.test/h5/12345678-1.0.0.1.amr");
+        cdn.products.put("h5", new JSONArray().put(TestCdn.candidate("h5-task-1", "12345678", h5)));
+        cdn.products.put("hotpatch", new JSONArray());
+        cdn.publish();
+        File keys = new File(System.getProperty("mds.kit", "../conformance/vectors"), "../keys");
+        String h5Key = new AmrWriter(Text.fromUtf8(new FileStorage(keys).get("rsa-h5-test.pem"))).publicPem();
+        DeliveryClient delivery = new DeliveryClient(cdn.options(new MemoryStorage(), now).h5PublicKey(h5Key).networkType(() -> "4G").build());
+        Device alice = user("alice");
+        CheckRound round = delivery.checkRound(alice);
+        cdn.take();
+
+        UpgradeCheck upgrade = new UpgradeClient(delivery).check(round.decision("upgrade"));
+        assertEquals(UpgradeMode.MULTIPLE, upgrade.mode());
+        assertTrue(upgrade.prompt());
+        ConfigClient config = new ConfigClient(delivery);
+        assertEquals(Collections.singletonList("feed"), config.load(round.decision("config")));
+        assertEquals("on", config.getConfig("feed"));
+        Map<String, H5SyncResult> synced = new H5Client(delivery).sync(round.decision("h5"));
+        assertEquals(H5SyncResult.Status.WAITING_FOR_WIFI, synced.get("12345678").status());
+        HotpatchSync patched = new HotpatchClient(delivery).sync(round.decision("hotpatch"), alice);
+        assertNull(patched.applied());
+        assertTrue(patched.isStatic());
+        assertEquals(Collections.emptyList(), cdn.take()); // the round's decisions needed no further request
+    }
+
+    @Test
+    void whatProtocolOneKeptIsDroppedAtTheFirstRound() throws Exception {
+        MemoryStorage storage = new MemoryStorage();
+        String legacy = "m/APP/default/upgrade/android/index.json";
+        storage.put("files/" + legacy, Text.utf8("{}"));
+        JSONObject old = new JSONObject();
+        Json.put(old, "etags", Json.put(new JSONObject(), legacy, "\"e1\""));
+        Json.put(old, "sequences", Json.put(new JSONObject(), legacy, 7));
+        Json.put(old, "dynamic", Json.put(new JSONObject(), legacy + "@7:upgrade-task-5:0123", TestCdn.upgrade("5", 206)));
+        storage.put("delivery/state.json", Text.utf8(old.toString()));
+        cdn.products.put("upgrade", new JSONArray().put(TestCdn.window("upgrade-task-5", TestCdn.upgrade("5", 206), END, false)));
+        cdn.publish();
+        cdn.api = (product, body) -> Json.put(Json.put(new JSONObject(), "resultStatus", 201), "userId", body.optString("userId"));
+
+        assertEquals(201, client(storage).check("upgrade", user("alice")).answer().getInt("resultStatus"));
+        assertNull(storage.get("files/" + legacy));
+        JSONObject state = Text.parseObject(Text.fromUtf8(storage.get("delivery/state.json")));
+        assertEquals(Collections.singletonList(TestCdn.INDEX), Text.keys(state.getJSONObject("etags")));
+        assertEquals(Collections.singletonList(TestCdn.INDEX), Text.keys(state.getJSONObject("sequences")));
+        List<String> cached = Text.keys(state.getJSONObject("dynamic"));
+        assertEquals(1, cached.size());
+        assertTrue(cached.get(0).startsWith("upgrade@"), cached.toString());
     }
 }

@@ -1,5 +1,6 @@
 package io.mds.client.config;
 
+import io.mds.client.Decision;
 import io.mds.client.DeliveryClient;
 import io.mds.client.MdsException;
 import io.mds.client.engine.Answers;
@@ -86,8 +87,13 @@ public final class ConfigClient {
     }
 
     /** Loads now; calls listeners once per changed key. On failure the stored values stay. */
-    public synchronized List<String> loadImmediately(Device device) throws MdsException {
-        JSONObject delivered = delivery.check("config", device).answer().optJSONObject("configs");
+    public List<String> loadImmediately(Device device) throws MdsException {
+        return load(delivery.check("config", device));
+    }
+
+    /** Takes a round's config decision ({@code delivery.checkRound(device).decision("config")}) as a load. */
+    public synchronized List<String> load(Decision decision) throws MdsException {
+        JSONObject delivered = decision.answer().optJSONObject("configs");
         JSONObject fresh = new JSONObject();
         for (String key : Text.keys(delivered == null ? new JSONObject() : delivered)) {
             JSONObject entry = delivered.optJSONObject(key);

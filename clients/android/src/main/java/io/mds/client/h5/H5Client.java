@@ -52,7 +52,11 @@ public final class H5Client {
 
     /** Checks now and acts on the answer; throws only when there is no last good manifest. */
     public Map<String, H5SyncResult> syncNow(Device device) throws MdsException {
-        Decision decision = delivery.check("h5", device);
+        return sync(delivery.check("h5", device));
+    }
+
+    /** Acts on a round's h5 decision ({@code delivery.checkRound(device).decision("h5")}), whatever asyncReqRate says. */
+    public Map<String, H5SyncResult> sync(Decision decision) throws MdsException {
         Map<String, H5SyncResult> results = new LinkedHashMap<String, H5SyncResult>();
         for (Map.Entry<String, H5SyncResult> result : applyAnswer(decision.answer()).entrySet()) {
             results.put(result.getKey(), result.getValue().withRelease(decision.chosen().get(result.getKey())));

@@ -31,7 +31,11 @@ public final class HotpatchClient {
 
     /** Check and act; throws only when there is no last good manifest. */
     public HotpatchSync sync(Device device) throws MdsException {
-        Decision decision = delivery.check("hotpatch", device);
+        return sync(delivery.check("hotpatch", device), device);
+    }
+
+    /** Act on a round's hotpatch decision ({@code delivery.checkRound(device).decision("hotpatch")}). */
+    public HotpatchSync sync(Decision decision, Device device) throws MdsException {
         return applyAnswer(decision.answer(), device).from(decision.isStatic(), decision.stale());
     }
 

@@ -39,6 +39,11 @@ public final class UpgradeClient {
         } catch (MdsException error) {
             return UpgradeCheck.failed(error, null);
         }
+        return check(decision);
+    }
+
+    /** The upgrade answer of a round's decision ({@code delivery.checkRound(device).decision("upgrade")}). */
+    public UpgradeCheck check(Decision decision) {
         JSONObject answer = decision.answer();
         int status = answer.optInt("resultStatus", 0);
         List<String> nets = new ArrayList<String>();
