@@ -68,8 +68,8 @@ public final class Decision {
 
     /**
      * Epoch seconds when the device should check again: now + the index's {@code poll.seconds}, or the index's
-     * {@code notAfter} (a time-bounded entry ends) when that is sooner and still ahead; null when the product
-     * has nothing published (the answer came from the API alone).
+     * {@code notAfter} (a time-bounded entry ends) when that is sooner and still ahead; null when there is no
+     * index at all (nothing published for the workspace: the answer came from the API alone).
      */
     public Long nextCheckAt() {
         return nextCheckAt;

@@ -39,7 +39,7 @@ import org.json.JSONObject;
  * shards only when needed, and for a matching time-window entry: a grant the device holds (verified again
  * every time) chooses it with no request, a {@code closed} entry is skipped, otherwise the dynamic API is
  * asked ({@code "protocol": 2}); its answer is reused for the same section digest and device context, and
- * the grants it hands back are kept in storage. Not thread-safe inside: one check at a time.
+ * the grants it hands back are kept in storage. Thread-safe: checks run one at a time.
  */
 public final class DeliveryClient {
     /** The products one index covers. */
