@@ -1281,7 +1281,12 @@ def scenarios_group() -> dict[str, Any]:
                 {"cdn": {}, "expect": {"answer": nothing, "static": False, "requests": [get(i1, 404), api]}},
                 {  # an index without an upgrade section: nothing of upgrade is published either
                     "cdn": serve(v_only_config, "e13"),
-                    "expect": {"answer": nothing, "static": False, "requests": [get(i1, 200), api]},
+                    "expect": {
+                        "answer": nothing,
+                        "static": False,
+                        "requests": [get(i1, 200), api],
+                        "nextCheckAt": NOW + POLL_DEFAULT_SECONDS,
+                    },
                 },
             ],
         },

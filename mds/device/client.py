@@ -179,13 +179,13 @@ class DeviceClient:
         view = (
             PublishedView(index, self._keys, lambda path: self._immutable(path, decision)) if index else None
         )
+        now = int(self._clock())
+        if view is not None:  # the index says when to look again, even with nothing for this product
+            decision.sequence, decision.next_check_at = view.sequence, _next_check(view.index, now)
         section = view.section(product) if view is not None else None
         if view is None or section is None:  # nothing published for this product yet
             decision.answer = self._ask_server(product, device, decision)
             return decision
-        decision.sequence = view.sequence
-        now = int(self._clock())
-        decision.next_check_at = _next_check(view.index, now)
         candidates, membership = view.candidates_for(product, device), view.membership()
         held = (
             None
