@@ -54,7 +54,7 @@ export interface Decision {
   answer: Answer;
   /** Answered from the CDN manifests (and the grants the device holds) alone: no dynamic API call. */
   static: boolean;
-  /** The index's sequence (null: the product has nothing published, the API answered). */
+  /** The index's sequence (null: no index is published yet). */
   sequence: number | null;
   /** subject → chosen candidate ID. */
   chosen: Record<string, string>;
@@ -178,17 +178,16 @@ export class DeliveryClient {
     }
     const grants = (await this.state()).grants;
     for (const product of products) {
+      // the index says when to look again, also with nothing published for this product
       const decision: Decision = {
-        answer: {}, static: true, sequence: null, chosen: {}, stale: round.stale, refused: round.refused,
-        refusedMessage: round.refusedMessage, requests: [], nextCheckAt: null,
+        answer: {}, static: true, sequence: round.sequence, chosen: {}, stale: round.stale, refused: round.refused,
+        refusedMessage: round.refusedMessage, requests: [], nextCheckAt: round.nextCheckAt,
       };
       const section = index === null ? null : productSection(index, product);
       try {
         if (index === null || section === null) {
           decision.answer = await this.askServer(product, device, decision); // nothing published for it yet
         } else {
-          decision.sequence = round.sequence;
-          decision.nextCheckAt = round.nextCheckAt;
           await this.decide(product, device, index, section, grants, decision, now);
         }
         round.decisions[product] = decision;
@@ -326,7 +325,7 @@ export class DeliveryClient {
     const answer = await reply.json().catch(() => null);
     if (answer === null || typeof answer !== "object" || Array.isArray(answer)) throw new MdsError("format", "the check API's answer is not a JSON object");
     const { grants, ...rest } = answer as Answer;
-    if (grants !== undefined) await this.keepGrants(grants, Math.floor(this.clock()));
+    await this.keepGrants(grants, Math.floor(this.clock())); // also drops the stored ones that ran out
     return rest;
   }
 

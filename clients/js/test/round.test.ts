@@ -182,6 +182,23 @@ describe("grants", () => {
     assert.equal(network.posts.length, 1);
   });
 
+  it("a stored grant that ran out is dropped with the next answer of the API", async () => {
+    const network = new KitNetwork();
+    const storage = new MemoryStorage();
+    const clock = { now: NOW };
+    network.apiAnswer = { ...GRANTED, grants: [grant({ until: NOW + 60 })] };
+    network.files = serve(publishAll({ upgrade: [windowTask(false), upgradeTask(1)] }, 1));
+    const delivery = client(network, storage, clock);
+    await delivery.check("upgrade", ALICE);
+    assert.equal((await delivery.grants()).length, 1);
+    clock.now = NOW + 60;
+    assert.equal(await delivery.grantRefusal("upgrade", "upgrade-task-9", ALICE), "expired");
+    network.apiAnswer = { resultStatus: 201, userId: "alice" };
+    assert.equal((await delivery.check("upgrade", { ...ALICE, city: "Hangzhou" })).static, false);
+    assert.deepEqual(await delivery.grants(), []);
+    assert.equal(await delivery.grantRefusal("upgrade", "upgrade-task-9", ALICE), "missing");
+  });
+
   it("alice's grant does not give the window to another user of the same phone", async () => {
     const network = new KitNetwork();
     const storage = new MemoryStorage();
