@@ -262,6 +262,10 @@ class DeviceClient:
             now=now,
         )
 
+    def grants(self) -> list[dict[str, Any]]:
+        """The grant envelopes the device keeps (as the API handed them out)."""
+        return list(self._state().get("grants", {}).values())
+
     def _keep_grants(self, envelopes: list[Any], now: int) -> None:
         """Store the grants of an API answer that verify and are for this workspace; drop expired ones."""
         state = self._state()

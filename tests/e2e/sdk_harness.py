@@ -187,8 +187,13 @@ def seed_random_releases(ws: Workspace, rng: random.Random) -> None:
                 )
             else:
                 end = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-                ws.task(package, "--type", "gray", "--model", "timeWindow", "--end-time", end, "--users", "25",
+                ws.task(package, "--type", "gray", "--model", "timeWindow", "--end-time", end, "--users", "3",
                         *args, *extra)  # fmt: skip
+    # a time window that fills up during the run: its 3 places go to the first 4.x devices that ask, then
+    # it is published closed and the other devices fall through to the releases below it
+    end = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    ws.task(ws.package("5.3"), "--type", "gray", "--model", "timeWindow", "--end-time", end, "--users", "3",
+            "--mode", "forced", "--client-versions", "4.0-4.9", "--memo", "window")  # fmt: skip
     for n in range(3):
         percent = rng.choice([10, 50, 100])
         targeted = {"value": f"on-{n}", "platform": "android", "rollout": {"percent": percent},
@@ -228,10 +233,12 @@ def agreement(ws: Workspace, phones: DriverPhones, devices: list[dict]) -> list[
     disagreements = []
     with no_proxy_env():
         for product in ("upgrade", "config"):
-            # the reference client first: it keeps the grants of the places it wins, so it still gets them
-            # once a window is full and closed (the SDK, on protocol 1, asks the API about closed windows)
+            # the reference client first: it claims the time-window places and keeps their grants; the SDK
+            # is handed them (the same devices), so a window that fills up is closed for the others alone
             pythons = [reference.check(product, Device.from_context(d)).answer for d in devices]
-            ours = phones.call("checks", product=product, devices=devices)
+            ours = phones.call("checks", product=product, devices=devices, grants=reference.grants())
+            if product == "upgrade":
+                assert len(reference.grants()) == 3, "the time window of seed_random_releases did not fill"
             for device, answer, python in zip(devices, ours, pythons, strict=True):
                 dynamic = ws.dynamic(product, device)
                 if not answer == python == dynamic:

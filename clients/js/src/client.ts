@@ -286,8 +286,12 @@ export class DeliveryClient {
     return grantRefusal(grants[key], this.keys, { appId: this.appId, workspaceId: this.workspaceId, product, candidate: candidateId, device, now });
   }
 
-  /** Keep the grants of an API answer that verify, are for this workspace and still run; drop the stored ones that ran out. */
-  private async keepGrants(envelopes: unknown, now: number): Promise<void> {
+  /**
+   * Keep the grants of an API answer that verify, are for this workspace and still run; drop the stored ones that ran
+   * out. The SDK does this with every answer of the check API; an app whose own server calls that API hands the
+   * answer's `grants` in here.
+   */
+  async keepGrants(envelopes: unknown, now: number = Math.floor(this.clock())): Promise<void> {
     const state = await this.state();
     const kept: State["grants"] = {};
     const fresh = Array.isArray(envelopes) ? envelopes : [];
