@@ -39,6 +39,9 @@ POLL_DEFAULT_SECONDS = 600
 POLL_FLOOR_SECONDS = 60  # below this the CDN request fee grows with no fresher answers (invalidation)
 POLL_CEILING_SECONDS = 86_400
 STALE_IF_ERROR_SECONDS = 7 * 86_400  # an edge keeps serving the last index this long if the origin fails
+# CDN headers of every file whose path names its content (segments, shards, H5 packages, patch files): the
+# bytes under such a path never change, so edges and devices keep them for a year without revalidating
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 
 
 def canonical_json(value: Any) -> bytes:

@@ -24,6 +24,7 @@ from typing import Any
 
 from chalicelib.domain.delivery import Candidate
 from chalicelib.domain.manifests import (
+    IMMUTABLE_CACHE,
     INDEX_SCHEMA,
     SCHEMA,
     Envelope,
@@ -36,8 +37,6 @@ from chalicelib.domain.manifests import (
 )
 from chalicelib.domain.targeting import Platform
 from chalicelib.domain.tenancy import TenantId
-
-SEGMENT_CACHE = "public, max-age=31536000, immutable"
 
 
 def index_path(tenant: TenantId, platform: Platform | str) -> str:
@@ -122,7 +121,7 @@ def publish(
             file_path = f"{product_base(tenant, product, platform)}seg/{signer.key_id}/{digest}.json"
             if file_path not in known:  # re-signed files get new paths
                 body, _ = signer.envelope(document)
-                writer.put(file_path, body, cache_control=SEGMENT_CACHE, if_absent=True)
+                writer.put(file_path, body, cache_control=IMMUTABLE_CACHE, if_absent=True)
             written[(product, digest)] = {"path": file_path, "sha256": digest}
         return written[(product, digest)]
 
@@ -253,6 +252,6 @@ def publish_whitelist(tenant: TenantId, whitelist_id: str, signer: Signer, write
                     "hashes": hashes,
                 }
             )
-            writer.put(f"{prefix}{shard}.json", body, cache_control=SEGMENT_CACHE)
-        writer.put(prefix + "complete.json", b"{}", cache_control=SEGMENT_CACHE)
+            writer.put(f"{prefix}{shard}.json", body, cache_control=IMMUTABLE_CACHE)
+        writer.put(prefix + "complete.json", b"{}", cache_control=IMMUTABLE_CACHE)
     return {"type": "normal", "salt": whitelist.salt, "version": version, "path": prefix}

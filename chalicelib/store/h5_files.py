@@ -22,10 +22,10 @@ from typing import IO, Any
 
 from chalicelib.config import settings
 from chalicelib.domain.h5 import PackageFiles
+from chalicelib.domain.manifests import IMMUTABLE_CACHE
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.store.aws import client
 
-AMR_CACHE = "public, max-age=31536000, immutable"  # a version's bytes never change under its path
 H5JSON_CACHE = "public, max-age=60"
 ONLINE_CACHE = "public, max-age=300"  # a later global version replaces the file under the same path
 
@@ -79,7 +79,7 @@ def publish(files: PackageFiles) -> None:
     s3 = client("s3")
     artifacts, delivery = settings().artifacts_bucket, settings().delivery_bucket
     for source, target, cache, kind in (
-        (files.amr_key, files.cdn_amr, AMR_CACHE, "application/octet-stream"),
+        (files.amr_key, files.cdn_amr, IMMUTABLE_CACHE, "application/octet-stream"),
         (files.h5json_key, files.cdn_h5json, H5JSON_CACHE, "application/json"),
     ):
         s3.copy_object(
@@ -135,7 +135,7 @@ def publish_diff(amr_key: str, cdn_key: str) -> None:
         Key=cdn_key,
         CopySource={"Bucket": settings().artifacts_bucket, "Key": amr_key},
         MetadataDirective="REPLACE",
-        CacheControl=AMR_CACHE,
+        CacheControl=IMMUTABLE_CACHE,
         ContentType="application/octet-stream",
     )
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.config import settings
+from chalicelib.domain.manifests import IMMUTABLE_CACHE
 from chalicelib.domain.tenancy import TenantId
 from chalicelib.store.aws import client
-
-CACHE = "public, max-age=31536000, immutable"
 
 
 def delivery_path(tenant: TenantId, patch_id: str, sha256: str, filename: str) -> str:
@@ -33,7 +32,7 @@ def publish_object(source_key: str, path: str, *, if_match: str = "*") -> None:
         CopySourceIfMatch=if_match,
         MetadataDirective="REPLACE",
         ContentType="application/octet-stream",
-        CacheControl=CACHE,
+        CacheControl=IMMUTABLE_CACHE,
     )
 
 
