@@ -6,11 +6,14 @@ import base64
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mds.commands.common import AppOpt, WorkspaceOpt, api_command, client, out
+
+if TYPE_CHECKING:
+    from mds.device.client import Decision
 
 app = typer.Typer(help="Simulate a device: read the CDN manifests like an app does.", no_args_is_help=True)
 
@@ -18,7 +21,9 @@ app = typer.Typer(help="Simulate a device: read the CDN manifests like an app do
 @app.command("check")
 @api_command
 def check(
-    product: Annotated[str, typer.Argument(help="upgrade (more products as they land)")],
+    product: Annotated[
+        str, typer.Argument(help="upgrade | h5 | config | hotpatch, or all (one index request)")
+    ],
     platform: Annotated[str, typer.Option("--platform", help="android | ios")],
     version: Annotated[
         str | None, typer.Option("--version", help="the app's client version, e.g. 4.0.0")
@@ -58,14 +63,31 @@ def check(
         platform, user_id=user, device_id=device_id, client_version=version, os_version=os_version,
         model=model, city=city, net_type=net,
     )  # fmt: skip
+    if product == "all":
+        round_ = phone.check_round(device)
+        out.print_json(json.dumps({
+            "products": {name: _decision(d) for name, d in round_.decisions.items()},
+            "stale": round_.stale,
+            "nextCheckAt": round_.next_check_at,
+            "requests": round_.requests,
+            "bytesTransferred": round_.bytes_transferred,
+        }))  # fmt: skip
+        return
     decision = phone.check(product, device)
     out.print_json(json.dumps({
+        **_decision(decision),
+        "stale": decision.stale,
+        "nextCheckAt": decision.next_check_at,
+        "requests": decision.requests,
+        "bytesTransferred": decision.bytes_transferred,
+    }))  # fmt: skip
+
+
+def _decision(decision: Decision) -> dict[str, Any]:
+    return {
         "answer": decision.answer,
         "answeredFrom": "cdn" if decision.static else "api",
         "sequence": decision.sequence,
         "candidate": decision.candidate_id,
         "prompt": decision.prompt,
-        "stale": decision.stale,
-        "requests": decision.requests,
-        "bytesTransferred": decision.bytes_transferred,
-    }))  # fmt: skip
+    }

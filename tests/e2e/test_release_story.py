@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 import requests
@@ -76,6 +77,15 @@ def test_gray_then_official_then_pause_then_end(local_stack, tmp_path):
     official = mds(local_stack, session, "upgrade", "task", "create", package, "--type", "official", "--mode", "single")
     official_id = re.search(r"Created task (\d+)", official).group(1)
     assert statuses(local_stack, session, tmp_path, creds) == {w: (202, "cdn") for w in PHONES}  # official wins
+    user, city = PHONES["alice"]
+    every = json.loads(mds(local_stack, session, "device", "check", "all", "--platform", "android", "--version",
+                           "6.0", "--user", user, "--city", city, "--net", "WIFI", "--cdn", local_stack.cdn_url))  # fmt: skip
+    assert sorted(every["products"]) == ["config", "h5", "hotpatch", "upgrade"]
+    assert every["products"]["upgrade"]["answer"]["resultStatus"] == 202
+    assert {d["answeredFrom"] for d in every["products"].values()} == {"cdn"}
+    index = f"GET /m/{creds['appId']}/{creds['workspaceId']}/android/index.json "
+    assert [r.split()[1] for r in every["requests"] if "index.json" in r] == [index.split()[1]]  # one for all four
+    assert every["nextCheckAt"] > time.time()
 
     mds(local_stack, session, "upgrade", "task", "pause", official_id)
     assert statuses(local_stack, session, tmp_path, creds) == {
