@@ -3,21 +3,43 @@
  * `CompiledTarget.admits(device)` checks everything but whitelists (pure, synchronous); whitelist
  * membership may need a shard fetch, so `delivery.ts` asks it only for devices everything else admits.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
+import { SHA256 } from "@noble/hashes/sha2.js";
 import { MdsError, validation } from "./errors.js";
-import { normalizeNetwork, normalizeText, reportedNetwork, strip, utf8 } from "./text.js";
+import { normalizeNetwork, normalizeText, reportedNetwork, strip } from "./text.js";
 import { type RangeJson, Version, VersionRange } from "./versions.js";
 
 export type Platform = "android" | "ios";
 export const BUCKETS = 10_000;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
+/**
+ * SHA-256 in place, for rollout buckets. `sha256(utf8(text))` was most of a decision's time, nearly all
+ * of it per-call garbage (a hash object, DataViews, the encoded text, the digest): this keeps one buffer
+ * and one hash state, pads the message itself, runs noble's block function and reads the digest's first
+ * 8 bytes (words A and B) from the state. It never runs `update` / `digest`, so it may grow `buffer`.
+ */
+class BucketHash extends SHA256 {
+  bucket(text: string): number {
+    const room = text.length * 3 + 72; // any UTF-8 of `text` and its padding
+    if (this.buffer.length < room) this.view = new DataView((this.buffer = new Uint8Array(room)).buffer);
+    const { buffer, view } = this;
+    const n = encoder.encodeInto(text, buffer).written;
+    const end = (n + 72) & ~63; // whole blocks: the message, 0x80, zeros, its length in bits (64-bit)
+    buffer[n] = 0x80;
+    buffer.fill(0, n + 1, end - 4); // also the length's high word: texts are far below 512 MB
+    view.setUint32(end - 4, n * 8);
+    initial._cloneInto(this); // back to the initial state
+    for (let at = 0; at < end; at += 64) this.process(view, at);
+    return ((this.A >>> 0) * (2 ** 32 % BUCKETS) + (this.B >>> 0)) % BUCKETS; // exact: below 2 ** 53
+  }
+}
+const initial = new SHA256();
+const encoder = new TextEncoder();
+const bucketHash = new BucketHash();
+
 /** `bucket = uint64_be(sha256(utf8(salt + ":" + identity))[0:8]) mod 10000`. */
 export function bucket(salt: string, identity: string): number {
-  const d = sha256(utf8(`${salt}:${identity}`));
-  const high = ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
-  const low = ((d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7]) >>> 0;
-  return ((high % BUCKETS) * (4294967296 % BUCKETS) + low) % BUCKETS;
+  return bucketHash.bucket(`${salt}:${identity}`);
 }
 
 /** What a device reports, as JSON (mPaaS names). Integer IDs are read as their decimal text. */
@@ -50,10 +72,10 @@ function identityText(value: unknown, field: string): string | null {
   return value;
 }
 
-function optionalText(context: Record<string, unknown>, field: string): string | null {
+function optionalText(context: Record<string, unknown>, field: string, kind = "a string"): string | null {
   const value = context[field];
   if (absent(value)) return null;
-  if (typeof value !== "string") throw validation(field, "must be a string");
+  if (typeof value !== "string") throw validation(field, `must be ${kind}`);
   return value;
 }
 
@@ -88,12 +110,10 @@ export class Device {
     const net = context.netType;  // the Android SDK's network code may come as a JSON number
     this.netType = typeof net === "number" && Number.isInteger(net) && net >= 0 ? String(net) : optionalText(context, "netType");
     this.channel = optionalText(context, "channel");
-    const client = context.clientVersion;
-    if (!absent(client) && typeof client !== "string") throw validation("clientVersion", "must be a version string");
-    this.clientVersion = absent(client) ? null : Version.parseReported(client, "clientVersion");
-    const os = context.osVersion;
-    if (!absent(os) && typeof os !== "string") throw validation("osVersion", "must be a version string");
-    this.osVersion = absent(os) ? null : Version.parseLenient(os);
+    const client = optionalText(context, "clientVersion", "a version string");
+    this.clientVersion = client === null ? null : Version.parseReported(client, "clientVersion");
+    const os = optionalText(context, "osVersion", "a version string");
+    this.osVersion = os === null ? null : Version.parseLenient(os);
     this.identity = this.userId || this.deviceId || null;
     this.keys = {
       city: this.city === null ? null : normalizeText(this.city) || null,
@@ -145,7 +165,8 @@ export interface CompiledTargetJson {
   rollout: { basisPoints: number; salt: string } | null;
 }
 
-type Check = { type: RuleType; positive: boolean; values: Set<string> | null; ranges: VersionRange[] | null };
+/** A rule: its values or its version ranges (either answers `has(key)`), and whether the key must be in them. */
+type Check = { type: RuleType; positive: boolean; values: { has(key: string): boolean } };
 
 function inRanges(ranges: readonly VersionRange[], key: string): boolean {
   for (const r of ranges) if (r.containsKey(key)) return true;
@@ -158,23 +179,26 @@ export class CompiledTarget {
   readonly whitelistIds: readonly string[];
   private readonly checks: readonly Check[];
   private readonly basisPoints: number | null;
-  private readonly saltPrefix: string;
+  private readonly salt: string;
 
   private constructor(json: CompiledTargetJson) {
     this.platform = json.platform === "all" ? null : json.platform;
     this.clientVersions = (json.clientVersions || []).map((r) => new VersionRange(r));
     this.checks = (json.rules || []).map((rule) => {
       const positive = rule.operation === 1 || rule.operation === 3;
-      if (rule.operation >= 3) return { type: rule.type, positive, values: null, ranges: (rule.ranges || []).map((r) => new VersionRange(r)) };
+      if (rule.operation >= 3) {
+        const ranges = (rule.ranges || []).map((r) => new VersionRange(r));
+        return { type: rule.type, positive, values: { has: (key: string) => inRanges(ranges, key) } };
+      }
       const values = (rule.values || []).map((v) =>
         rule.type === "osVersion" ? Version.parse(v).key : rule.type === "network" ? normalizeNetwork(v) : normalizeText(v),
       );
-      return { type: rule.type, positive, values: new Set(values), ranges: null };
+      return { type: rule.type, positive, values: new Set(values) };
     });
     this.whitelistIds = json.whitelistIds || [];
     const rollout = json.rollout;
     this.basisPoints = rollout === null || rollout === undefined || rollout.basisPoints >= BUCKETS ? null : rollout.basisPoints;
-    this.saltPrefix = rollout ? `${rollout.salt}:` : "";
+    this.salt = rollout ? rollout.salt : "";
   }
 
   /** Read the compiled schema-1 form a manifest carries. */
@@ -194,14 +218,14 @@ export class CompiledTarget {
     }
     for (const check of this.checks) {
       const value = device.keys[check.type];
-      const inside = value !== null && (check.values !== null ? check.values.has(value) : inRanges(check.ranges!, value));
+      const inside = value !== null && check.values.has(value);
       if (inside !== check.positive) return false;
     }
     const basisPoints = this.basisPoints;
     if (basisPoints !== null) {
       const identity = device.identity;
       if (!identity || !basisPoints) return false;
-      if (bucket(this.saltPrefix.slice(0, -1), identity) >= basisPoints) return false;
+      if (bucket(this.salt, identity) >= basisPoints) return false;
     }
     return true;
   }

@@ -114,6 +114,11 @@ export interface RangeJson {
   maxInclusive?: boolean;
 }
 
+/** The key of a range's bound (null: unbounded). */
+function boundKey(text: string | null | undefined, field: string): string | null {
+  return text === null || text === undefined || text === "" ? null : Version.parse(text, field).key;
+}
+
 /** Versions from `min` to `max` (null: unbounded), inclusive unless said otherwise. */
 export class VersionRange {
   readonly min: string | null; // keys
@@ -122,12 +127,10 @@ export class VersionRange {
   readonly maxInclusive: boolean;
 
   constructor(json: RangeJson) {
-    const low = json.min === null || json.min === undefined || json.min === "" ? null : Version.parse(json.min, "min");
-    const high = json.max === null || json.max === undefined || json.max === "" ? null : Version.parse(json.max, "max");
-    this.min = low && low.key;
-    this.max = high && high.key;
-    this.minInclusive = low === null ? true : json.minInclusive !== false;
-    this.maxInclusive = high === null ? true : json.maxInclusive !== false;
+    this.min = boundKey(json.min, "min");
+    this.max = boundKey(json.max, "max");
+    this.minInclusive = this.min === null || json.minInclusive !== false;
+    this.maxInclusive = this.max === null || json.maxInclusive !== false;
   }
 
   containsKey(key: string): boolean {
