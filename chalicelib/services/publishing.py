@@ -54,12 +54,30 @@ def _dispatch(tenant: TenantId, product: str, platforms: tuple[Platform, ...], *
     if settings().publish_mode == "inline":
         try:
             for platform in platforms:
-                publish(tenant, platform, force=force)
+                _publish_before_answering(tenant, platform, force=force)
             return
         except Exception as exc:  # noqa: BLE001 - committed already: the worker retries, the caller is not told
             log(logging.WARNING, "publish failed; queued for the worker", tenant=tenant.key,
                 product=product, error=repr(exc))  # fmt: skip
     _enqueue(tenant, product, platforms, force=force)
+
+
+def _publish_before_answering(tenant: TenantId, platform: Platform, *, force: bool) -> None:
+    """Inline mode: return once a publication carries the change — ours, or, while another publisher
+    holds the lease (the upload worker, the reconciler), the round it runs after seeing our mark. Waits
+    at most one lease; then the mark stays for whoever publishes next."""
+    from chalicelib.store import delivery as store
+
+    deadline = time.monotonic() + LEASE_SECONDS
+    while publish(tenant, platform, force=force) is None:
+        state = store.get_state(tenant, platform.value)
+        while state.locked(time.time()):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
+            state = store.get_state(tenant, platform.value)
+        if not state.dirty:
+            return  # the holder's last round published it
 
 
 def _enqueue(tenant: TenantId, product: str, platforms: tuple[Platform, ...], *, force: bool) -> None:

@@ -114,6 +114,10 @@ class PublishState:
     not_after: int | None
     sections: dict[str, dict[str, Any]]  # product -> {"digest", "sequence", "poll"} of its per-product index
     dirty: bool = False  # a committed change is waiting for a publication (``mark_changed``)
+    lock_until: float | None = None  # a publisher holds the lease until then (``try_lock``)
+
+    def locked(self, now: float) -> bool:
+        return self.lock_until is not None and self.lock_until >= now
 
 
 def _state(m: PublishStateModel) -> PublishState:
@@ -124,6 +128,7 @@ def _state(m: PublishStateModel) -> PublishState:
         int(m.not_after) if m.not_after else None,
         dict(m.sections or {}),
         bool(m.dirty),
+        float(m.lock_until) if m.lock_until is not None else None,
     )
 
 

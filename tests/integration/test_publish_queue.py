@@ -174,3 +174,32 @@ def test_the_publish_mode_is_checked(monkeypatch):
         config.reload()
     monkeypatch.delenv("MDS_PUBLISH_MODE")
     assert config.reload().publish_mode == "queued"  # what Lambda and `make run` get
+
+
+def test_an_inline_write_answers_once_a_publication_carries_it_while_another_publisher_is_at_work(
+    admin, demo, client, tmp_path, monkeypatch
+):
+    """In ``inline`` mode (the test stacks) the answer means "published": when another publisher holds the
+    lease (the upload worker, the reconciler), the request waits for a publication that carries its change
+    instead of answering while the CDN still shows the state before it."""
+    import threading
+    import time
+
+    from chalicelib.store import delivery as store
+    from tests.builders import wait_for
+
+    _mode(monkeypatch, "inline")
+    package = _store_package(admin, demo)
+    tenant = TenantId(demo["appId"], demo["workspaceId"])
+    assert store.try_lock(tenant, "ios", now=time.time(), hold_seconds=30)  # another publisher at work
+    answered: dict = {}
+    writer = threading.Thread(
+        target=lambda: answered.update(reply=add_task(admin, demo, package, type="official", mode="forced"))
+    )
+    writer.start()
+    wait_for(lambda: store.get_state(tenant, "ios").dirty)  # committed, and marked for the lease holder
+    store.unlock(tenant, "ios")  # the other publisher ends its round without this change
+    writer.join()
+    assert answered["reply"].status == 201, answered["reply"].body
+    assert _published(admin, demo)["pending"] is False
+    assert _offered(demo, client, tmp_path) == 206  # visible on the CDN when the write answered
